@@ -40,25 +40,31 @@ func TestExchangeValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.ex.Validate()
-			if tt.wantIs == nil {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Validate() = nil, want an error")
-			}
-			for _, want := range tt.wantIs {
-				if !errors.Is(err, want) {
-					t.Errorf("Validate() = %v; not %v", err, want)
-				}
-			}
-			if !strings.HasPrefix(err.Error(), "route: invalid exchange ") {
-				t.Errorf("Validate() text %q lacks the package prefix and entity", err)
-			}
+			checkInvalid(t, tt.ex.Validate(), tt.wantIs, "route: invalid exchange ")
 		})
+	}
+}
+
+// checkInvalid checks a Validate result: nil when wantIs is nil, otherwise an
+// error matching every sentinel in wantIs whose text starts with prefix.
+func checkInvalid(t *testing.T, err error, wantIs []error, prefix string) {
+	t.Helper()
+	if wantIs == nil {
+		if err != nil {
+			t.Fatalf("Validate() = %v, want nil", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatal("Validate() = nil, want an error")
+	}
+	for _, want := range wantIs {
+		if !errors.Is(err, want) {
+			t.Errorf("Validate() = %v; not %v", err, want)
+		}
+	}
+	if !strings.HasPrefix(err.Error(), prefix) {
+		t.Errorf("Validate() text %q does not start with %q", err, prefix)
 	}
 }
 

@@ -8,12 +8,32 @@ import (
 	"github.com/kelpmq/kelp/route"
 )
 
+// parseCase is one input of a parser and what it should give; wantErr
+// means an error matching the parser's sentinel.
+type parseCase[T comparable] struct {
+	in      string
+	want    T
+	wantErr bool
+}
+
+func checkParse[T comparable](t *testing.T, name string, parse func(string) (T, error), sentinel error, tests []parseCase[T]) {
+	t.Helper()
+	for _, tt := range tests {
+		got, err := parse(tt.in)
+		if tt.wantErr {
+			if !errors.Is(err, sentinel) {
+				t.Errorf("%s(%s) error = %v, want %v", name, tt.in, err, sentinel)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s(%s) = %v, %v; want %v", name, tt.in, got, err, tt.want)
+		}
+	}
+}
+
 func TestParseKind(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    route.Kind
-		wantErr bool
-	}{
+	checkParse(t, "ParseKind", route.ParseKind, route.ErrUnknownKind, []parseCase[route.Kind]{
 		{"direct", route.Direct, false},
 		{"topic", route.Topic, false},
 		{"fanout", route.Fanout, false},
@@ -22,19 +42,7 @@ func TestParseKind(t *testing.T) {
 		{"Direct", "", true},      // brokers spell kinds in lower case
 		{"x-delayed-message", "", true},
 		{" direct", "", true},
-	}
-	for _, tt := range tests {
-		got, err := route.ParseKind(tt.in)
-		if tt.wantErr {
-			if !errors.Is(err, route.ErrUnknownKind) {
-				t.Errorf("ParseKind(%q) error = %v, want ErrUnknownKind", tt.in, err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("ParseKind(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
+	})
 }
 
 func TestKindValid(t *testing.T) {
@@ -51,11 +59,7 @@ func TestKindValid(t *testing.T) {
 }
 
 func TestParseDeliveryMode(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    route.DeliveryMode
-		wantErr bool
-	}{
+	checkParse(t, "ParseDeliveryMode", route.ParseDeliveryMode, route.ErrInvalidDeliveryMode, []parseCase[route.DeliveryMode]{
 		{"1", route.Transient, false},
 		{"2", route.Persistent, false},
 		{"transient", route.Transient, false},
@@ -66,19 +70,7 @@ func TestParseDeliveryMode(t *testing.T) {
 		{"0", 0, true},
 		{"3", 0, true},
 		{"durable", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := route.ParseDeliveryMode(tt.in)
-		if tt.wantErr {
-			if !errors.Is(err, route.ErrInvalidDeliveryMode) {
-				t.Errorf("ParseDeliveryMode(%q) error = %v, want ErrInvalidDeliveryMode", tt.in, err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("ParseDeliveryMode(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-	}
+	})
 }
 
 func TestDeliveryModeMethods(t *testing.T) {
@@ -107,11 +99,12 @@ func TestDeliveryModeMethods(t *testing.T) {
 }
 
 func TestDeliveryModeJSON(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    route.DeliveryMode
-		wantErr bool
-	}{
+	unmarshal := func(in string) (route.DeliveryMode, error) {
+		var m route.DeliveryMode
+		err := json.Unmarshal([]byte(in), &m)
+		return m, err
+	}
+	checkParse(t, "Unmarshal", unmarshal, route.ErrInvalidDeliveryMode, []parseCase[route.DeliveryMode]{
 		{`1`, route.Transient, false},
 		{`2`, route.Persistent, false},
 		{`0`, 0, false},
@@ -124,20 +117,7 @@ func TestDeliveryModeJSON(t *testing.T) {
 		{`2.0`, 0, true},
 		{`"sometimes"`, 0, true},
 		{`true`, 0, true},
-	}
-	for _, tt := range tests {
-		var got route.DeliveryMode
-		err := json.Unmarshal([]byte(tt.in), &got)
-		if tt.wantErr {
-			if !errors.Is(err, route.ErrInvalidDeliveryMode) {
-				t.Errorf("Unmarshal(%s) error = %v, want ErrInvalidDeliveryMode", tt.in, err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("Unmarshal(%s) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
-	}
+	})
 	b, err := json.Marshal(route.Transient)
 	if err != nil || string(b) != "1" {
 		t.Errorf("Marshal(Transient) = %s, %v; want 1", b, err)

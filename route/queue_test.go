@@ -116,24 +116,7 @@ func TestQueueValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.q.Validate()
-			if tt.wantIs == nil {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Validate() = nil, want an error")
-			}
-			for _, want := range tt.wantIs {
-				if !errors.Is(err, want) {
-					t.Errorf("Validate() = %v; not %v", err, want)
-				}
-			}
-			if !strings.HasPrefix(err.Error(), `route: invalid queue "`) {
-				t.Errorf("Validate() text %q does not name the queue", err)
-			}
+			checkInvalid(t, tt.q.Validate(), tt.wantIs, `route: invalid queue "`)
 		})
 	}
 }

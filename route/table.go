@@ -19,12 +19,14 @@ type Table map[string]any
 
 // Clone returns a deep copy of t: nested Table, map[string]any and []any
 // values are copied, and so are []byte values. A nil t gives nil.
-func (t Table) Clone() Table {
-	if t == nil {
+func (t Table) Clone() Table { return cloneMap(t) }
+
+func cloneMap[M ~map[string]any](m M) M {
+	if m == nil {
 		return nil
 	}
-	c := make(Table, len(t))
-	for k, v := range t {
+	c := make(M, len(m))
+	for k, v := range m {
 		c[k] = cloneValue(v)
 	}
 	return c
@@ -33,16 +35,9 @@ func (t Table) Clone() Table {
 func cloneValue(v any) any {
 	switch v := v.(type) {
 	case Table:
-		return v.Clone()
+		return cloneMap(v)
 	case map[string]any:
-		if v == nil {
-			return v
-		}
-		c := make(map[string]any, len(v))
-		for k, e := range v {
-			c[k] = cloneValue(e)
-		}
-		return c
+		return cloneMap(v)
 	case []any:
 		if v == nil {
 			return v

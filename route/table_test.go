@@ -9,24 +9,18 @@ import (
 )
 
 func TestTableCloneIsDeep(t *testing.T) {
-	orig := route.Table{
-		"s":      "v",
-		"n":      int64(1),
-		"table":  route.Table{"a": int64(1)},
-		"map":    map[string]any{"b": []any{"x", route.Table{"c": 1}}},
-		"list":   []any{int64(1), map[string]any{"d": 2}},
-		"bytes":  []byte("abc"),
-		"absent": nil,
+	sample := func() route.Table {
+		return route.Table{
+			"s":      "v",
+			"n":      int64(1),
+			"table":  route.Table{"a": int64(1)},
+			"map":    map[string]any{"b": []any{"x", route.Table{"c": 1}}},
+			"list":   []any{int64(1), map[string]any{"d": 2}},
+			"bytes":  []byte("abc"),
+			"absent": nil,
+		}
 	}
-	want := route.Table{
-		"s":      "v",
-		"n":      int64(1),
-		"table":  route.Table{"a": int64(1)},
-		"map":    map[string]any{"b": []any{"x", route.Table{"c": 1}}},
-		"list":   []any{int64(1), map[string]any{"d": 2}},
-		"bytes":  []byte("abc"),
-		"absent": nil,
-	}
+	orig, want := sample(), sample()
 	c := orig.Clone()
 	if !reflect.DeepEqual(c, orig) {
 		t.Fatalf("Clone() = %v, want %v", c, orig)

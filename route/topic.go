@@ -279,8 +279,10 @@ type topicWalk struct {
 	gen   uint32
 	// low maps a '#' node, entered at several key positions, to the lowest
 	// position it was entered at: entering at j covers every position >= j,
-	// so a later entry only needs the positions below. Used only for '#'
-	// nodes with more '#' below, whose walks could otherwise multiply.
+	// so a later entry only needs the positions below. (The loops run
+	// upwards, so later entries are in fact never lower; the bound keeps
+	// the walk right whatever the order.) Used only for '#' nodes with more
+	// '#' below, whose walks could otherwise multiply.
 	low     map[*topicNode]int
 	lowUsed bool
 }
