@@ -14,8 +14,9 @@ import (
 // values to [Compressor]s. Lookups are case-insensitive.
 //
 // A Registry is safe for concurrent use. Lookups never block: they read an
-// immutable snapshot that each registration replaces. The zero value is not
-// usable; create one with [NewRegistry] or [Registry.Clone].
+// immutable snapshot that each registration replaces. The zero value is an
+// empty registry ready to use, as is [NewRegistry]'s result; it must not be
+// copied after first use.
 type Registry struct {
 	mu  sync.Mutex // serializes writers; readers only load snap
 	cur atomic.Pointer[tables]
@@ -28,11 +29,10 @@ type tables struct {
 }
 
 // NewRegistry returns an empty Registry.
-func NewRegistry() *Registry {
-	r := &Registry{}
-	r.cur.Store(&tables{serializers: map[string]Serializer{}, compressors: map[string]Compressor{}})
-	return r
-}
+func NewRegistry() *Registry { return &Registry{} }
+
+// empty is the snapshot of a Registry nothing was registered in.
+var empty = &tables{serializers: map[string]Serializer{}, compressors: map[string]Compressor{}}
 
 // Clone returns a new Registry holding the same codecs as r. Registering in
 // the clone does not affect r; use it to extend [Default] privately:
@@ -47,11 +47,10 @@ func (r *Registry) Clone() *Registry {
 }
 
 func (r *Registry) load() *tables {
-	t := r.cur.Load()
-	if t == nil {
-		panic("codec: Registry used without NewRegistry")
+	if t := r.cur.Load(); t != nil {
+		return t
 	}
-	return t
+	return empty
 }
 
 // RegisterSerializer registers s under its name, its content type and the

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"bytes"
+	"reflect"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -24,9 +25,10 @@ import (
 // scalar keys. Other extension types, and maps keyed by arrays or maps,
 // fail with [ErrDecode].
 //
-// Decoding into other types uses vmihailenco/msgpack (with loose interface
-// decoding, so an any field inside a struct holds int64, uint64 or
-// float64). Every body is first checked in one linear pass for structure,
+// Decoding into other types uses vmihailenco/msgpack; values it stores in
+// interfaces inside the target (an any field, a map[string]any) follow the
+// same number rules as *any: int64 unless only uint64 fits, float64. Every
+// body is first checked in one linear pass for structure,
 // trailing bytes and nesting deeper than 10000 levels, so hostile input
 // cannot exhaust the stack.
 //
@@ -77,5 +79,6 @@ func (Msgpack) Decode(data []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return decodeErr("msgpack", err)
 	}
+	normalizeInts(reflect.ValueOf(v).Elem())
 	return nil
 }
