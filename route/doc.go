@@ -25,9 +25,10 @@
 //
 // # JSON
 //
-// All declaration types marshal to JSON and back to an equal value. Decoding
-// applies Kombu's defaults: an absent "durable" is true, an absent or empty
-// exchange "type" is direct. Queue durations marshal as Go duration strings
+// Declarations marshal to JSON and back to an equal value, provided their
+// tables hold JSON's own kinds of values (see [Table]) and their Kind is set
+// (an unset Kind decodes as direct). Decoding applies Kombu's defaults: an
+// absent "durable" is true, an absent or empty exchange "type" is direct. Queue durations marshal as Go duration strings
 // ("1.5s") and decode from those or from a number of seconds
 // ("message_ttl": 10). Delivery modes decode from 1, 2 or their names and
 // marshal as numbers. Unknown kinds, delivery modes and malformed durations

@@ -5,8 +5,9 @@ import (
 	"fmt"
 )
 
-// Sentinel errors. Every error this package returns matches at least one of
-// them with [errors.Is]; most also say which entity and which field is wrong.
+// Sentinel errors. Every error this package makes matches at least one of
+// them with [errors.Is] and says which entity and field is wrong. (Decoding
+// also passes on encoding/json's own syntax and type errors.)
 var (
 	// ErrUnknownKind reports an exchange kind other than direct, topic,
 	// fanout and headers.

@@ -51,7 +51,9 @@ func NewExchange(name string, kind Kind) Exchange {
 // Validate reports every problem of e, joined, each matching
 // [ErrInvalidExchange] (and [ErrUnknownKind] or [ErrInvalidDeliveryMode]
 // where that is the cause).
-func (e Exchange) Validate() error {
+func (e Exchange) Validate() error { return errors.Join(e.problems()...) }
+
+func (e Exchange) problems() []error {
 	var errs []error
 	if !e.Kind.Valid() {
 		errs = append(errs, invalidf(ErrInvalidExchange, e.Name, ErrUnknownKind,
@@ -65,7 +67,7 @@ func (e Exchange) Validate() error {
 		errs = append(errs, invalidf(ErrInvalidExchange, e.Name, ErrInvalidDeliveryMode,
 			"delivery mode %d is neither 1 (transient) nor 2 (persistent)", e.DeliveryMode))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // ShouldDeclare reports whether kelp declares e: not when NoDeclare is set,

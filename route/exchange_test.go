@@ -46,7 +46,7 @@ func TestExchangeValidate(t *testing.T) {
 }
 
 // checkInvalid checks a Validate result: nil when wantIs is nil, otherwise an
-// error matching every sentinel in wantIs whose text starts with prefix.
+// error matching every sentinel in wantIs whose every line starts with prefix.
 func checkInvalid(t *testing.T, err error, wantIs []error, prefix string) {
 	t.Helper()
 	if wantIs == nil {
@@ -63,8 +63,11 @@ func checkInvalid(t *testing.T, err error, wantIs []error, prefix string) {
 			t.Errorf("Validate() = %v; not %v", err, want)
 		}
 	}
-	if !strings.HasPrefix(err.Error(), prefix) {
-		t.Errorf("Validate() text %q does not start with %q", err, prefix)
+	// Every problem, one a line, names the entity.
+	for line := range strings.Lines(err.Error()) {
+		if !strings.HasPrefix(line, prefix) {
+			t.Errorf("Validate() line %q does not start with %q", line, prefix)
+		}
 	}
 }
 

@@ -26,7 +26,7 @@ func matchModeOf(args Table) (MatchMode, error) {
 	s, ok := stringValue(v)
 	if !ok {
 		return "", newError([]error{ErrInvalidMatch},
-			"route: x-match must be a string, got %T %v", v, v)
+			"route: x-match must be a string, got %T %#v", v, v)
 	}
 	switch m := MatchMode(s); m {
 	case MatchAll, MatchAny, MatchAllWithX, MatchAnyWithX:

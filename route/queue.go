@@ -131,9 +131,11 @@ func Bind(ex Exchange, routingKey string) Binding {
 // Validate reports every problem of b, joined, each matching
 // [ErrInvalidBinding] and, where it applies, [ErrInvalidExchange] or
 // [ErrInvalidMatch].
-func (b Binding) Validate() error {
+func (b Binding) Validate() error { return errors.Join(b.problems()...) }
+
+func (b Binding) problems() []error {
 	var errs []error
-	if err := b.Exchange.Validate(); err != nil {
+	for _, err := range b.Exchange.problems() {
 		errs = append(errs, entityError(ErrInvalidBinding, b.Exchange.Name, err))
 	}
 	if b.Exchange.Name == "" {
@@ -149,7 +151,7 @@ func (b Binding) Validate() error {
 			errs = append(errs, entityError(ErrInvalidBinding, b.Exchange.Name, err))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Clone returns a copy of b that shares no memory with it.
@@ -240,7 +242,7 @@ func (q Queue) Validate() error {
 		}
 	}
 	for _, b := range q.Bindings {
-		if err := b.Validate(); err != nil {
+		for _, err := range b.problems() {
 			errs = append(errs, entityError(ErrInvalidQueue, q.Name, err))
 		}
 	}

@@ -153,13 +153,13 @@ func fieldArg[T comparable](name, fieldName string, field func(*Queue) *T, parse
 		x, want := parse(v)
 		if want != "" {
 			return false, newError([]error{ErrInvalidArgument},
-				"route: %s must be %s, got %T %v", name, want, v, v)
+				"route: %s must be %s, got %T %#v", name, want, v, v)
 		}
 		var zero T
 		p := field(q)
 		if *p != zero && *p != x {
 			return false, newError([]error{ErrArgumentConflict},
-				"route: %s is %v but %s is %v", name, v, fieldName, *p)
+				"route: %s is %#v but %s is %v", name, v, fieldName, *p)
 		}
 		if x == zero {
 			return false, nil

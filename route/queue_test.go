@@ -107,6 +107,9 @@ func TestQueueValidate(t *testing.T) {
 		{"binding with bad exchange", q(func(q *route.Queue) {
 			q.Bindings = []route.Binding{route.Bind(route.Exchange{Name: "x", Kind: "nope"}, "q")}
 		}), []error{route.ErrInvalidQueue, route.ErrInvalidBinding, route.ErrInvalidExchange, route.ErrUnknownKind}},
+		{"binding with several problems", q(func(q *route.Queue) {
+			q.Bindings = []route.Binding{route.Bind(route.Exchange{Kind: "nope", DeliveryMode: 4}, strings.Repeat("k", 256))}
+		}), []error{route.ErrInvalidQueue, route.ErrInvalidBinding, route.ErrInvalidExchange, route.ErrInvalidDeliveryMode}},
 		{"binding key too long", q(func(q *route.Queue) {
 			q.Bindings = []route.Binding{route.Bind(topic, strings.Repeat("k", 256))}
 		}), []error{route.ErrInvalidQueue, route.ErrInvalidBinding}},
