@@ -109,4 +109,8 @@
 // concurrent users. Every goroutine this package starts is the actor
 // goroutine of an Actor that has been started, and it exits when run
 // returns.
+//
+// Under testing/synctest, create the Actor inside the bubble that uses it:
+// its channels must belong to the bubble for blocked callers to count as
+// durably blocked.
 package actor

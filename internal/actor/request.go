@@ -48,6 +48,9 @@ type reply struct {
 	err   error         // written by the actor before it sends on done
 }
 
+// newReply makes a fresh reply channel per request. (Recycling them
+// through a sync.Pool saves an allocation but breaks testing/synctest: a
+// channel made outside a bubble never counts as durably blocking in it.)
 func newReply(ctx context.Context) reply {
 	return reply{ctx: ctx, done: make(chan struct{}, 1)}
 }
