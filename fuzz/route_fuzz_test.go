@@ -19,25 +19,30 @@ import (
 // word); whatever is left spells routing keys.
 func FuzzTopicRouter(f *testing.F) {
 	f.Add([]byte{})
-	f.Add([]byte{1, 0, 2, 0, 3, 0})                         // bind "a.#" → q0, route the rest
-	f.Add([]byte{3, 0, 1, 2, 0, 1, 2, 3, 4, 5, 0, 1, 2})    // bind "*", then "*.#.a.b"
-	f.Add([]byte{4, 0, 2, 3, 4, 1, 2, 2, 3, 4, 1, 3, 0, 1}) // bind then unbind "#.*"
-	f.Add([]byte{6, 0, 3, 0, 2, 0, 9, 1, 2, 5, 5, 0, 3, 9, 3, 1, 7, 2, 1, 4, 2, 1, 1, 5, 2, 0})
-	f.Add([]byte("\x08\x00\x04\x03\x00\x03\x00\x05\x01\x02\x00\x00\x04\x01\x03\x04\x03\x07hello.world"))
+	f.Add(topicSeed([]topicOp{{opBind, "a.#", 0}}, "a", "a.b", "b.a"))
+	f.Add(topicSeed([]topicOp{{opBind, "*", 0}, {opBind, "*.#.a.b", 1}, {opBind | opArgs, "*", 0}},
+		"a", "a.a.b", "b.a.b.a.b", ""))
+	f.Add(topicSeed([]topicOp{{opBind, "#.*", 1}, {opBind, "*.#", 1}, {opUnbind, "#.*", 1}, {opBind, "#", 2}},
+		"", "a", "a.b"))
+	f.Add(topicSeed([]topicOp{
+		{opBind, "a..b", 0}, {opBind, "a.*.b", 1}, {opBind, "#.a.#.a", 2}, {opBind, "", 3},
+		{opUnbindDest, "", 1}, {opBind | opArgs, "a..b", 0}, {opUnbind, "a..b", 0},
+	}, "a..b", "a.ab.b", "a.b.a.a", ""))
+	f.Add(topicSeed([]topicOp{{opBind, "ab.*.#", 0}, {opBind, "#.b", 1}, {opBind, "*.*", 2}}, "ab.#.*", "*.b", "#"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		in := &input{data: data}
+		in := &topicInput{data: data}
 		r := route.NewTopicRouter()
-		model := map[modelBinding]bool{}
+		model := map[topicBinding]bool{}
 
 		for range int(in.byte()) % 64 {
 			op := in.byte()
-			b := modelBinding{
+			b := topicBinding{
 				pattern: in.topic(),
 				dest:    fmt.Sprint("q", in.byte()%4),
-				args:    int(op>>2) % 2,
+				args:    int(op/opArgs) % 2,
 			}
 			switch op % 4 {
-			case 0, 1:
+			case opBind, 1:
 				added, err := r.Bind(b.pattern, b.table(), b.dest)
 				if err != nil {
 					t.Fatalf("Bind(%q): %v", b.pattern, err)
@@ -46,12 +51,12 @@ func FuzzTopicRouter(f *testing.F) {
 					t.Fatalf("Bind(%+v) = %v, but the binding was there: %v", b, added, model[b])
 				}
 				model[b] = true
-			case 2:
+			case opUnbind:
 				if removed := r.Unbind(b.pattern, b.table(), b.dest); removed != model[b] {
 					t.Fatalf("Unbind(%+v) = %v, want %v", b, removed, model[b])
 				}
 				delete(model, b)
-			case 3:
+			case opUnbindDest:
 				want := 0
 				for m := range model {
 					if m.dest == b.dest {
@@ -75,7 +80,7 @@ func FuzzTopicRouter(f *testing.F) {
 		for _, key := range keys {
 			var want []string
 			for m := range model {
-				match := referenceMatch(words(m.pattern), words(key))
+				match := topicReference(topicWords(m.pattern), topicWords(key))
 				if got := route.MatchTopic(m.pattern, key); got != match {
 					t.Fatalf("MatchTopic(%q, %q) = %v, reference says %v", m.pattern, key, got, match)
 				}
@@ -94,23 +99,23 @@ func FuzzTopicRouter(f *testing.F) {
 	})
 }
 
-// modelBinding is one binding in the reference model.
-type modelBinding struct {
+// topicBinding is one binding in the reference model.
+type topicBinding struct {
 	pattern, dest string
 	args          int // 0: no arguments; 1: {"v": 1}
 }
 
-func (b modelBinding) table() route.Table {
+func (b topicBinding) table() route.Table {
 	if b.args == 0 {
 		return nil
 	}
 	return route.Table{"v": 1}
 }
 
-// input hands out the fuzz bytes; past the end it gives zeros.
-type input struct{ data []byte }
+// topicInput hands out the fuzz bytes; past the end it gives zeros.
+type topicInput struct{ data []byte }
 
-func (in *input) byte() byte {
+func (in *topicInput) byte() byte {
 	if len(in.data) == 0 {
 		return 0
 	}
@@ -119,38 +124,104 @@ func (in *input) byte() byte {
 	return b
 }
 
-// topic builds a pattern or a key of up to 5 words from a tiny alphabet,
-// so that words collide often. Keys use the same alphabet: in a routing key
-// "*" and "#" are plain words.
-func (in *input) topic() string {
-	alphabet := []string{"a", "b", "", "*", "#", "ab"}
+// topicAlphabet holds the words of fuzzed patterns and keys: few, so that
+// words collide often. Keys use the same words: in a routing key "*" and
+// "#" are plain words.
+var topicAlphabet = []string{"a", "b", "", "*", "#", "ab"}
+
+// topic reads a pattern or key of up to 5 words.
+func (in *topicInput) topic() string {
 	ws := make([]string, in.byte()%6)
 	for i := range ws {
-		ws[i] = alphabet[int(in.byte())%len(alphabet)]
+		ws[i] = topicAlphabet[int(in.byte())%len(topicAlphabet)]
 	}
 	return strings.Join(ws, ".")
 }
 
-// words splits a topic the way RabbitMQ does: "" has no words; otherwise
+// Opcodes of FuzzTopicRouter's input (the low two bits), and the bit that
+// gives the binding arguments.
+const (
+	opBind       = 0 // 1 binds too
+	opUnbind     = 2
+	opUnbindDest = 3
+	opArgs       = 4
+)
+
+// topicOp is one operation of a seed; dest is a queue number 0..3.
+type topicOp struct {
+	code    byte
+	pattern string
+	dest    byte
+}
+
+// topicSeed encodes operations and routing keys in FuzzTopicRouter's input
+// layout. Patterns and keys must be spelt with topicAlphabet.
+func topicSeed(ops []topicOp, keys ...string) []byte {
+	b := []byte{byte(len(ops))}
+	for _, op := range ops {
+		b = append(b, op.code)
+		b = appendTopic(b, op.pattern)
+		b = append(b, op.dest)
+	}
+	for _, k := range keys {
+		b = appendTopic(b, k)
+	}
+	return b
+}
+
+func appendTopic(b []byte, s string) []byte {
+	ws := topicWords(s)
+	b = append(b, byte(len(ws)))
+	for _, w := range ws {
+		b = append(b, byte(slices.Index(topicAlphabet, w)))
+	}
+	return b
+}
+
+// topicWords splits a topic the way RabbitMQ does: "" has no words; otherwise
 // every '.' separates two words, empty ones included.
-func words(s string) []string {
+func topicWords(s string) []string {
 	if s == "" {
 		return nil
 	}
 	return strings.Split(s, ".")
 }
 
-// referenceMatch is the obviously correct, exponential definition of AMQP
+// topicReference is the obviously correct, exponential definition of AMQP
 // topic matching, on word lists.
-func referenceMatch(pattern, key []string) bool {
+func topicReference(pattern, key []string) bool {
 	if len(pattern) == 0 {
 		return len(key) == 0
 	}
 	switch pattern[0] {
 	case "#":
-		return referenceMatch(pattern[1:], key) || (len(key) > 0 && referenceMatch(pattern, key[1:]))
+		return topicReference(pattern[1:], key) || (len(key) > 0 && topicReference(pattern, key[1:]))
 	case "*":
-		return len(key) > 0 && referenceMatch(pattern[1:], key[1:])
+		return len(key) > 0 && topicReference(pattern[1:], key[1:])
 	}
-	return len(key) > 0 && key[0] == pattern[0] && referenceMatch(pattern[1:], key[1:])
+	return len(key) > 0 && key[0] == pattern[0] && topicReference(pattern[1:], key[1:])
+}
+
+// The seeds say what they mean: topicSeed's output decodes to its input.
+func TestTopicSeedDecodes(t *testing.T) {
+	ops := []topicOp{{opBind, "a..b", 0}, {opUnbind | opArgs, "#.*.ab", 3}, {opUnbindDest, "", 2}}
+	keys := []string{"", "a.*", "ab.#.b"}
+	in := &topicInput{data: topicSeed(ops, keys...)}
+	if n := int(in.byte()); n != len(ops) {
+		t.Fatalf("decoded %d operations, want %d", n, len(ops))
+	}
+	for _, want := range ops {
+		got := topicOp{code: in.byte(), pattern: in.topic(), dest: in.byte()}
+		if got != want {
+			t.Errorf("decoded %+v, want %+v", got, want)
+		}
+	}
+	for _, want := range keys {
+		if got := in.topic(); got != want {
+			t.Errorf("decoded key %q, want %q", got, want)
+		}
+	}
+	if len(in.data) != 0 {
+		t.Errorf("%d bytes left over", len(in.data))
+	}
 }
