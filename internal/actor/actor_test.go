@@ -17,8 +17,8 @@ import (
 var errBoom = errors.New("boom")
 
 // serve starts a with Serve as its run loop and stops and joins it when the
-// test ends.
-func serve(t *testing.T, a *actor.Actor) *actor.Actor {
+// test or benchmark ends.
+func serve(t testing.TB, a *actor.Actor) *actor.Actor {
 	t.Helper()
 	a.Start(t.Context(), nil)
 	t.Cleanup(func() {

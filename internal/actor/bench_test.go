@@ -7,18 +7,6 @@ import (
 	"github.com/kelpmq/kelp/internal/actor"
 )
 
-// benchActor starts an actor that serves its mailbox until the benchmark
-// ends.
-func benchActor(b *testing.B) *actor.Actor {
-	a := actor.New(0)
-	a.Start(context.Background(), nil)
-	b.Cleanup(func() {
-		a.Stop(nil)
-		a.Wait()
-	})
-	return a
-}
-
 func BenchmarkCall(b *testing.B) {
 	ctx := context.Background()
 	timeoutCtx, cancel := context.WithTimeout(ctx, 1<<40)
@@ -31,7 +19,7 @@ func BenchmarkCall(b *testing.B) {
 		{"deadline", timeoutCtx},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			a := benchActor(b)
+			a := serve(b, actor.New(0))
 			n := 0
 			b.ReportAllocs()
 			for b.Loop() {
@@ -42,7 +30,7 @@ func BenchmarkCall(b *testing.B) {
 		})
 	}
 	b.Run("parallel", func(b *testing.B) {
-		a := benchActor(b)
+		a := serve(b, actor.New(0))
 		n := 0
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -58,7 +46,7 @@ func BenchmarkCall(b *testing.B) {
 
 func BenchmarkDo(b *testing.B) {
 	ctx := context.Background()
-	a := benchActor(b)
+	a := serve(b, actor.New(0))
 	n := 0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -69,7 +57,7 @@ func BenchmarkDo(b *testing.B) {
 }
 
 func BenchmarkTell(b *testing.B) {
-	a := benchActor(b)
+	a := serve(b, actor.New(0))
 	n := 0
 	b.ReportAllocs()
 	for b.Loop() {

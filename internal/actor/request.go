@@ -186,7 +186,8 @@ func (a *Actor) send(ctx context.Context, j job) error {
 //     its cause); fn never runs, as the actor skips requests whose context
 //     has ended.
 //   - ctx ends while fn runs: an error matching [ErrOutcomeUnknown] and
-//     ctx.Err(); fn's results are discarded.
+//     ctx.Err(), and fn's results are dropped; but if fn has finished by
+//     the time Call sees ctx end, Call returns fn's results.
 //   - the actor is stopped or stops before running fn: an error matching
 //     [ErrStopped] and the stop cause; fn never runs.
 //   - fn panics: a [*PanicError]; the actor keeps running.
