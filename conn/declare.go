@@ -58,14 +58,15 @@ func (c *Connection) declareExchange(ctx context.Context, ex route.Exchange) err
 	if err != nil {
 		return err
 	}
-	if err := c.do(ctx, func() { c.topo.addExchange(ex) }); err != nil {
+	var undo func()
+	if err := c.do(ctx, func() { undo = c.topo.addExchange(ex) }); err != nil {
 		return err
 	}
 	_, err = chanCall(ctx, ch, func(ctx context.Context, tch transports.Channel) (struct{}, error) {
 		return struct{}{}, tch.ExchangeDeclare(ctx, ex)
 	})
-	if err != nil && !ex.Passive && classify(err) == classPermanent {
-		_ = c.do(context.WithoutCancel(ctx), func() { c.topo.removeExchange(ex.Name) })
+	if err != nil && classify(err) == classPermanent {
+		_ = c.do(context.WithoutCancel(ctx), undo)
 	}
 	return err
 }
@@ -90,15 +91,16 @@ func (c *Connection) declareQueue(ctx context.Context, q route.Queue) (*queueRec
 		return nil, QueueInfo{}, err
 	}
 	var rec *queueRecord
-	if err := c.do(ctx, func() { rec = c.topo.addQueue(n) }); err != nil {
+	var undo func()
+	if err := c.do(ctx, func() { rec, undo = c.topo.addQueue(n) }); err != nil {
 		return nil, QueueInfo{}, err
 	}
 	info, err := chanCall(ctx, ch, func(ctx context.Context, tch transports.Channel) (QueueInfo, error) {
 		return declareQueueOn(ctx, tch, n)
 	})
 	if err != nil {
-		if n.Name != "" && classify(err) == classPermanent && !n.Passive {
-			_ = c.do(context.WithoutCancel(ctx), func() { c.topo.removeQueue(n.Name) })
+		if classify(err) == classPermanent {
+			_ = c.do(context.WithoutCancel(ctx), undo)
 		}
 		return nil, QueueInfo{}, err
 	}

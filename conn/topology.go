@@ -61,40 +61,65 @@ type topology struct {
 }
 
 // addExchange records ex, replacing an earlier definition of that name.
-func (t *topology) addExchange(ex route.Exchange) {
+// undo restores the previous state (for a declaration the broker refused).
+func (t *topology) addExchange(ex route.Exchange) (undo func()) {
 	if !ex.ShouldDeclare() || ex.Passive {
-		return
+		return func() {}
 	}
 	for i := range t.exchanges {
 		if t.exchanges[i].Name == ex.Name {
+			old := t.exchanges[i]
 			t.exchanges[i] = ex.Clone()
-			return
+			return func() { t.setExchange(old) }
 		}
 	}
 	t.exchanges = append(t.exchanges, ex.Clone())
+	return func() {
+		t.exchanges = slices.DeleteFunc(t.exchanges, func(e route.Exchange) bool { return e.Name == ex.Name })
+	}
+}
+
+// setExchange puts back a definition replaced by addExchange.
+func (t *topology) setExchange(ex route.Exchange) {
+	for i := range t.exchanges {
+		if t.exchanges[i].Name == ex.Name {
+			t.exchanges[i] = ex
+		}
+	}
 }
 
 // addQueue records q (normalized) and the exchanges of its bindings. A
 // named queue replaces an earlier record of the same name; a server-named
-// queue always gets a new record.
-func (t *topology) addQueue(q route.Queue) *queueRecord {
+// queue always gets a new record. undo restores the previous state.
+func (t *topology) addQueue(q route.Queue) (rec *queueRecord, undo func()) {
+	var undos []func()
+	undoAll := func() {
+		for i := len(undos) - 1; i >= 0; i-- {
+			undos[i]()
+		}
+	}
 	for _, b := range q.Bindings {
-		t.addExchange(b.Exchange)
+		undos = append(undos, t.addExchange(b.Exchange))
 	}
 	if q.Name != "" {
 		for _, r := range t.queues {
 			if r.def.Name == q.Name {
+				old := r.def
 				r.def = q.Clone()
-				return r
+				undos = append(undos, func() { r.def = old })
+				return r, undoAll
 			}
 		}
 	}
 	r := &queueRecord{def: q.Clone()}
 	if q.Passive || !q.ShouldDeclare() {
-		return r // consumed, not declared: not replayed
+		return r, undoAll // consumed, not declared: not replayed
 	}
 	t.queues = append(t.queues, r)
-	return r
+	undos = append(undos, func() {
+		t.queues = slices.DeleteFunc(t.queues, func(o *queueRecord) bool { return o == r })
+	})
+	return r, undoAll
 }
 
 // removeQueue forgets the queue with the given current name.
