@@ -139,6 +139,7 @@ func randomName(prefix string) string {
 
 // scratch is reusable memory for routing one message.
 type scratch struct {
+	env    Envelope
 	names  []string
 	queues []*queue
 	exs    []*exchange

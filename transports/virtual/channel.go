@@ -1,6 +1,7 @@
 package virtual
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -329,15 +330,23 @@ func (ch *Channel) Get(ctx context.Context, queue string, noAck bool) (transport
 	if noAck {
 		_ = be.Ack(ctx, &c)
 	}
-	d := delivery(&c, tag, "")
+	d := delivery(&c, tag, "", !noAck)
 	d.MessageCount = left
 	return d, true, nil
 }
 
-// delivery builds the Delivery of a claim.
-func delivery(c *Claim, tag uint64, consumerTag string) transports.Delivery {
+// delivery builds the Delivery of a claim. With private the receiver gets
+// its own copy of Body and Headers: the claim may be requeued, and the
+// receiver owns what it is handed (it may change it in place), so the two
+// must not share memory.
+func delivery(c *Claim, tag uint64, consumerTag string, private bool) transports.Delivery {
+	m := c.Envelope.Message
+	if private {
+		m.Body = bytes.Clone(m.Body)
+		m.Headers = m.Headers.Clone()
+	}
 	return transports.Delivery{
-		Message:     c.Envelope.Message,
+		Message:     m,
 		Tag:         tag,
 		ConsumerTag: consumerTag,
 		Exchange:    c.Envelope.Exchange,

@@ -20,8 +20,9 @@ type Conn struct {
 	err      error
 	done     chan struct{}
 
-	blockMu sync.Mutex
-	blocked chan transports.Blocking // one slot: the latest state
+	blockMu     sync.Mutex
+	blocked     chan transports.Blocking // one slot: the latest state
+	blockClosed bool
 }
 
 var (
@@ -92,13 +93,17 @@ func (c *Conn) Close(ctx context.Context) error {
 }
 
 // Blocked returns the Go channel flow-control changes arrive on (see
-// [Broker.Block]). It keeps only the latest state.
+// [Broker.Block]). It keeps only the latest state, and is closed when the
+// connection has ended.
 func (c *Conn) Blocked() <-chan transports.Blocking { return c.blocked }
 
 // notifyBlocked replaces any unread state with b.
 func (c *Conn) notifyBlocked(b transports.Blocking) {
 	c.blockMu.Lock()
 	defer c.blockMu.Unlock()
+	if c.blockClosed {
+		return
+	}
 	select {
 	case <-c.blocked:
 	default:
@@ -145,6 +150,10 @@ func (c *Conn) shutdown(ctx context.Context, err error) {
 		b.finishQueueDelete(ctx, d)
 	}
 	b.removeConn(c)
+	c.blockMu.Lock()
+	c.blockClosed = true
+	close(c.blocked)
+	c.blockMu.Unlock()
 	close(c.done)
 }
 

@@ -29,6 +29,10 @@ type consumer struct {
 	kick   chan struct{} // one slot: credit may be available
 	done   chan struct{} // closed when the pump has exited
 
+	// cur is the claim the pump is handling (a field, not a local, so
+	// that passing it to the Backend does not allocate).
+	cur Claim
+
 	// Guarded by ch.mu.
 	unacked int
 	waiting bool
@@ -154,8 +158,10 @@ func (ch *Channel) Cancel(ctx context.Context, consumerTag string) error {
 func (c *consumer) run() {
 	defer c.exit()
 	be := c.b.backend
+	cl := &c.cur
 	for c.awaitCredit() {
-		cl, err := be.Fetch(c.ctx, c.queue, true)
+		var err error
+		*cl, err = be.Fetch(c.ctx, c.queue, true)
 		if err != nil {
 			switch {
 			case c.ctx.Err() != nil:
@@ -167,22 +173,23 @@ func (c *consumer) run() {
 			return
 		}
 		if cl.Envelope.expired(time.Now()) {
-			c.q.expire(&cl)
+			c.q.expire(cl)
 			continue
 		}
-		d, ok := c.ch.record(c, &cl)
+		d, ok := c.ch.record(c, cl)
 		if !ok {
 			continue
 		}
 		select {
 		case c.out <- d:
 			if c.noAck {
-				_ = be.Ack(context.Background(), &cl)
+				_ = be.Ack(context.Background(), cl)
 			}
 		case <-c.ctx.Done():
-			c.ch.unrecord(c, d.Tag, &cl)
+			c.ch.unrecord(c, d.Tag, cl)
 			return
 		}
+		*cl = Claim{}
 	}
 }
 
@@ -236,7 +243,7 @@ func (ch *Channel) record(c *consumer, cl *Claim) (transports.Delivery, bool) {
 		c.unacked++
 	}
 	ch.mu.Unlock()
-	return delivery(cl, tag, c.tag), true
+	return delivery(cl, tag, c.tag, !c.noAck), true
 }
 
 // unrecord undoes record for a message the pump could not hand out before

@@ -40,19 +40,24 @@ func (ch *Channel) Publish(ctx context.Context, p transports.Publishing) (uint64
 	ack := !ch.b.takeNack()
 	if ack {
 		now := time.Now()
+		// s.env is reused: stores copy what Put hands them, and a local
+		// would escape through the Backend interface.
+		env := &s.env
 		for i, q := range s.queues {
-			env := Envelope{Message: p.Message, Exchange: p.Exchange, RoutingKey: p.RoutingKey}
+			*env = Envelope{Message: p.Message, Exchange: p.Exchange, RoutingKey: p.RoutingKey}
 			if i > 0 {
 				env.Body = bytes.Clone(env.Body)
 				env.Headers = env.Headers.Clone()
 			}
-			ok, err := q.enqueue(ctx, &env, ttl, hasTTL, now)
+			ok, err := q.enqueue(ctx, env, ttl, hasTTL, now)
 			if err != nil {
+				*env = Envelope{}
 				clear(s.queues)
 				return 0, ch.fail(err)
 			}
 			ack = ack && ok
 		}
+		*env = Envelope{}
 	}
 	clear(s.queues)
 
