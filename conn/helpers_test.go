@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/kelpmq/kelp/conn"
+	"github.com/kelpmq/kelp/route"
+	"github.com/kelpmq/kelp/transports"
 	"github.com/kelpmq/kelp/transports/memory"
 )
 
@@ -63,4 +65,23 @@ func waitEpoch(t *testing.T, c *conn.Connection, e uint64) {
 		}
 		time.Sleep(time.Millisecond) // the state is Open for the old epoch only briefly
 	}
+}
+
+// publishRaw publishes a raw envelope through a transport connection of
+// its own, bypassing conn's serialization.
+func publishRaw(ctx context.Context, t *testing.T, b *memory.Broker, queue string, body []byte, headers route.Table) error {
+	t.Helper()
+	tc, err := b.Connector().Connect(ctx, transports.ConnectOptions{Name: "raw"})
+	if err != nil {
+		return err
+	}
+	defer tc.Close(ctx)
+	ch, err := tc.Channel(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = ch.Publish(ctx, transports.Publishing{RoutingKey: queue, Message: transports.Message{
+		Body: body, Headers: headers, Properties: transports.Properties{ContentType: "text/plain", ContentEncoding: "utf-8"},
+	}})
+	return err
 }
