@@ -11,6 +11,7 @@ import (
 var connTests = []test{
 	{"Connect", testConnect},
 	{"ConnectCancelled", testConnectCancelled},
+	{"CancelledContext", testCancelledContext},
 	{"CloseIdempotent", testConnCloseIdempotent},
 	{"ChannelAfterClose", testChannelAfterConnClose},
 	{"ChannelsEndWithConn", testChannelsEndWithConn},
@@ -53,6 +54,43 @@ func testConnectCancelled(h *harness) {
 	}
 	if !errors.Is(err, context.Canceled) {
 		h.t.Fatalf("Connect with a cancelled ctx: %v, want an error wrapping context.Canceled", err)
+	}
+}
+
+// testCancelledContext: calls with an ended ctx fail with ctx's error. A
+// Publish that fails so either closed the channel (saying so with
+// ErrChannelClosed) or did not publish, and consumed no sequence number.
+func testCancelledContext(h *harness) {
+	c, ch := h.open()
+	q := h.queue(ch)
+	var confirms *collector[transports.Confirmation]
+	if h.f.Confirms {
+		confirms = h.confirm(ch)
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	cancel()
+	if och, err := c.Channel(ctx); !errors.Is(err, context.Canceled) {
+		if err == nil {
+			_ = och.Close(h.ctx)
+		}
+		h.t.Errorf("Conn.Channel with a cancelled ctx: %v, want an error wrapping context.Canceled", err)
+	}
+	_, err := ch.Publish(ctx, msg("", q, "cancelled"))
+	if !errors.Is(err, context.Canceled) {
+		h.t.Fatalf("Publish with a cancelled ctx: %v, want an error wrapping context.Canceled", err)
+	}
+	if errors.Is(err, transports.ErrChannelClosed) {
+		h.waitDone(ch.Done(), "Channel.Done after a Publish that reported closing it")
+		return
+	}
+	if done(ch.Done()) {
+		h.t.Fatalf("Publish with a cancelled ctx closed the channel (Err %v) without wrapping ErrChannelClosed", ch.Err())
+	}
+	if seq := h.publish(ch, msg("", q, "published")); confirms != nil && seq != 1 {
+		h.t.Errorf("Publish after a failed one returned sequence number %d, want 1", seq)
+	}
+	if got := h.getAll(ch, q); len(got) != 1 || got[0] != "published" {
+		h.t.Errorf("queue holds %q, want only the message published with a live ctx", got)
 	}
 }
 

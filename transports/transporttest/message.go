@@ -186,18 +186,23 @@ func mutate(d transports.Delivery) {
 	for i := range d.Body {
 		d.Body[i] = 'X'
 	}
-	for k, v := range d.Headers {
-		if t, ok := asTable(v); ok {
-			t["mutated"] = true
+	for _, v := range d.Headers {
+		switch v := v.(type) {
+		case route.Table:
+			v["mutated"] = true
+		case map[string]any:
+			v["mutated"] = true
+		case []any:
+			if len(v) > 0 {
+				v[0] = "mutated"
+			}
+		case []byte:
+			if len(v) > 0 {
+				v[0] = 'X'
+			}
 		}
-		if l, ok := v.([]any); ok && len(l) > 0 {
-			l[0] = "mutated"
-		}
-		if b, ok := v.([]byte); ok && len(b) > 0 {
-			b[0] = 'X'
-		}
-		d.Headers[k+"-mutated"] = true
 	}
+	d.Headers["added-by-receiver"] = true
 }
 
 // testReceiverOwnsDelivery: two queues get the same message; changing one
