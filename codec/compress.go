@@ -1,10 +1,12 @@
 package codec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"sync"
 )
 
 // DefaultLevel asks a compressor constructor for the algorithm's default
@@ -71,4 +73,58 @@ func corrupt(name string, err error) error {
 		return fmt.Errorf("%w: %s: truncated data: %w", ErrDecode, name, err)
 	}
 	return decodeErr(name, err)
+}
+
+// resetWriter is a compressing writer that can be reused.
+type resetWriter interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
+// compressPooled compresses src with a writer from pool, or a new one from
+// open, and returns the writer to pool when it succeeded.
+func compressPooled[W resetWriter](pool *sync.Pool, name string, src []byte, open func(io.Writer) (W, error)) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(src)/2 + 64)
+	w, ok := pool.Get().(W)
+	if ok {
+		w.Reset(&buf)
+	} else {
+		var err error
+		if w, err = open(&buf); err != nil {
+			return nil, encodeErr(name, err)
+		}
+	}
+	if _, err := w.Write(src); err != nil {
+		return nil, encodeErr(name, err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, encodeErr(name, err)
+	}
+	pool.Put(w)
+	return buf.Bytes(), nil
+}
+
+// decompressPooled decompresses src within limit with a reader from pool
+// (reset onto src) or a new one from open, and returns the reader to pool
+// when it succeeded.
+func decompressPooled[R io.Reader](pool *sync.Pool, name string, src []byte, limit int64,
+	open func(io.Reader) (R, error), reset func(R, io.Reader) error) ([]byte, error) {
+	in := bytes.NewReader(src)
+	r, ok := pool.Get().(R)
+	var err error
+	if ok {
+		err = reset(r, in)
+	} else {
+		r, err = open(in)
+	}
+	if err != nil {
+		return nil, corrupt(name, err)
+	}
+	out, err := readLimited(r, limit, outputHint(len(src)))
+	if err != nil {
+		return nil, corrupt(name, err)
+	}
+	pool.Put(r)
+	return out, nil
 }

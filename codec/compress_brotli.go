@@ -1,8 +1,8 @@
 package codec
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/andybalholm/brotli"
@@ -39,37 +39,14 @@ func (*Brotli) ContentType() string { return "application/x-brotli" }
 
 // Compress returns src as a brotli stream.
 func (c *Brotli) Compress(src []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(src)/2 + 64)
-	w, _ := c.writers.Get().(*brotli.Writer)
-	if w == nil {
-		w = brotli.NewWriterLevel(&buf, c.quality)
-	} else {
-		w.Reset(&buf)
-	}
-	if _, err := w.Write(src); err != nil {
-		return nil, encodeErr("brotli", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, encodeErr("brotli", err)
-	}
-	c.writers.Put(w)
-	return buf.Bytes(), nil
+	return compressPooled(&c.writers, "brotli", src, func(w io.Writer) (*brotli.Writer, error) {
+		return brotli.NewWriterLevel(w, c.quality), nil
+	})
 }
 
 // Decompress decodes a brotli stream. See [Compressor].
 func (c *Brotli) Decompress(src []byte, limit int64) ([]byte, error) {
-	in := bytes.NewReader(src)
-	r, _ := c.readers.Get().(*brotli.Reader)
-	if r == nil {
-		r = brotli.NewReader(in)
-	} else if err := r.Reset(in); err != nil {
-		return nil, corrupt("brotli", err)
-	}
-	out, err := readLimited(r, limit, outputHint(len(src)))
-	if err != nil {
-		return nil, corrupt("brotli", err)
-	}
-	c.readers.Put(r)
-	return out, nil
+	return decompressPooled(&c.readers, "brotli", src, limit,
+		func(in io.Reader) (*brotli.Reader, error) { return brotli.NewReader(in), nil },
+		(*brotli.Reader).Reset)
 }

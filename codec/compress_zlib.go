@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"sync"
@@ -18,7 +17,7 @@ import (
 type Zlib struct {
 	level   int
 	writers sync.Pool // *zlib.Writer
-	readers sync.Pool // io.ReadCloser that is also a zlib.Resetter
+	readers sync.Pool // io.ReadCloser, also a zlib.Resetter
 	gzips   sync.Pool // *gzip.Reader
 }
 
@@ -42,66 +41,17 @@ func (*Zlib) ContentType() string { return "application/x-gzip" }
 
 // Compress returns src as a zlib stream.
 func (z *Zlib) Compress(src []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(src)/2 + 64)
-	w, _ := z.writers.Get().(*zlib.Writer)
-	if w == nil {
-		var err error
-		if w, err = zlib.NewWriterLevel(&buf, z.level); err != nil {
-			return nil, encodeErr("zlib", err)
-		}
-	} else {
-		w.Reset(&buf)
-	}
-	if _, err := w.Write(src); err != nil {
-		return nil, encodeErr("zlib", err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, encodeErr("zlib", err)
-	}
-	z.writers.Put(w)
-	return buf.Bytes(), nil
+	return compressPooled(&z.writers, "zlib", src, func(w io.Writer) (*zlib.Writer, error) {
+		return zlib.NewWriterLevel(w, z.level)
+	})
 }
 
 // Decompress inflates a zlib stream, or a gzip container. See [Compressor].
 func (z *Zlib) Decompress(src []byte, limit int64) ([]byte, error) {
 	if len(src) >= 2 && src[0] == 0x1f && src[1] == 0x8b {
-		return z.gunzip(src, limit)
+		return decompressPooled(&z.gzips, "gzip", src, limit, gzip.NewReader,
+			func(r *gzip.Reader, in io.Reader) error { return r.Reset(in) })
 	}
-	in := bytes.NewReader(src)
-	var r io.ReadCloser
-	if pooled, ok := z.readers.Get().(io.ReadCloser); ok {
-		if err := pooled.(zlib.Resetter).Reset(in, nil); err != nil {
-			return nil, corrupt("zlib", err)
-		}
-		r = pooled
-	} else {
-		var err error
-		if r, err = zlib.NewReader(in); err != nil {
-			return nil, corrupt("zlib", err)
-		}
-	}
-	out, err := readLimited(r, limit, outputHint(len(src)))
-	if err != nil {
-		return nil, corrupt("zlib", err)
-	}
-	z.readers.Put(r)
-	return out, nil
-}
-
-func (z *Zlib) gunzip(src []byte, limit int64) ([]byte, error) {
-	in := bytes.NewReader(src)
-	r, _ := z.gzips.Get().(*gzip.Reader)
-	if r == nil {
-		r = new(gzip.Reader)
-	}
-	if err := r.Reset(in); err != nil {
-		return nil, corrupt("gzip", err)
-	}
-	out, err := readLimited(r, limit, outputHint(len(src)))
-	if err != nil {
-		return nil, corrupt("gzip", err)
-	}
-	z.gzips.Put(r)
-	return out, nil
+	return decompressPooled(&z.readers, "zlib", src, limit, zlib.NewReader,
+		func(r io.ReadCloser, in io.Reader) error { return r.(zlib.Resetter).Reset(in, nil) })
 }

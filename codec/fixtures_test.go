@@ -132,31 +132,35 @@ func equalValues(a, b any) bool {
 		_, xo := x.Zone()
 		_, yo := y.Zone()
 		return ok && x.Equal(y) && xo == yo
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !equalValues(v, w) {
-				return false
-			}
-		}
-		return true
 	case []any:
 		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !equalValues(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
+		return ok && len(x) == len(y) && all(len(x), func(i int) bool { return equalValues(x[i], y[i]) })
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		return ok && len(x) == len(y) && equalMaps(x, y)
+	case map[any]any:
+		y, ok := b.(map[any]any)
+		return ok && len(x) == len(y) && equalMaps(x, y)
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+func equalMaps[K comparable](x, y map[K]any) bool {
+	for k, v := range x {
+		if w, ok := y[k]; !ok || !equalValues(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func all(n int, f func(int) bool) bool {
+	for i := range n {
+		if !f(i) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestKombuFixtureRefusals(t *testing.T) {

@@ -51,29 +51,11 @@ func TestMsgpackDecodeAny(t *testing.T) {
 				}
 				return
 			}
-			if !equalAny(got, tt.want) {
+			if !equalValues(got, tt.want) {
 				t.Fatalf("got %#v, want %#v", got, tt.want)
 			}
 		})
 	}
-}
-
-// equalAny extends equalValues to map[any]any.
-func equalAny(a, b any) bool {
-	x, ok := a.(map[any]any)
-	if !ok {
-		return equalValues(a, b)
-	}
-	y, ok := b.(map[any]any)
-	if !ok || len(x) != len(y) {
-		return false
-	}
-	for k, v := range x {
-		if w, ok := y[k]; !ok || !equalValues(v, w) {
-			return false
-		}
-	}
-	return true
 }
 
 func TestMsgpackDecodeErrors(t *testing.T) {

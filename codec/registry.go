@@ -18,7 +18,7 @@ import (
 // empty registry ready to use, as is [NewRegistry]'s result; it must not be
 // copied after first use.
 type Registry struct {
-	mu  sync.Mutex // serializes writers; readers only load snap
+	mu  sync.Mutex // serializes writers; readers only load cur
 	cur atomic.Pointer[tables]
 }
 
@@ -67,11 +67,10 @@ func (r *Registry) RegisterSerializer(s Serializer, aliases ...string) error {
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	old := r.load()
-	next := &tables{serializers: replaceKeys(old.serializers, keys, s), compressors: old.compressors}
-	r.cur.Store(next)
+	r.update(func(t tables) tables {
+		t.serializers = replaceKeys(t.serializers, keys, s)
+		return t
+	})
 	return nil
 }
 
@@ -86,12 +85,19 @@ func (r *Registry) RegisterCompressor(c Compressor, aliases ...string) error {
 	if err != nil {
 		return err
 	}
+	r.update(func(t tables) tables {
+		t.compressors = replaceKeys(t.compressors, keys, c)
+		return t
+	})
+	return nil
+}
+
+// update replaces the snapshot with fn's copy of it.
+func (r *Registry) update(fn func(tables) tables) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := r.load()
-	next := &tables{serializers: old.serializers, compressors: replaceKeys(old.compressors, keys, c)}
-	r.cur.Store(next)
-	return nil
+	next := fn(*r.load())
+	r.cur.Store(&next)
 }
 
 // codecKeys validates a codec's name, content type and aliases and returns

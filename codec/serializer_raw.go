@@ -114,31 +114,31 @@ func rawBytes(v any) (b []byte, isString bool, err error) {
 // decodeText is Kombu's fallback for bodies without a decoder: text in
 // contentEncoding unless that is binary. See [Registry.Decode].
 func decodeText(data []byte, contentEncoding string, v any) error {
-	switch p := v.(type) {
-	case *[]byte:
+	if p, ok := v.(*[]byte); ok {
 		*p = append([]byte{}, data...)
 		return nil
-	case *string:
-		if isBinary(contentEncoding) {
-			*p = string(data)
-			return nil
+	}
+	_, toString := v.(*string)
+	p, toAny := v.(*any)
+	if toString || toAny {
+		var x any
+		switch {
+		case toString && isBinary(contentEncoding):
+			x = string(data)
+		case isBinary(contentEncoding):
+			x = append([]byte{}, data...)
+		default:
+			s, err := textOf(data, contentEncoding)
+			if err != nil {
+				return err
+			}
+			x = s
 		}
-		s, err := textOf(data, contentEncoding)
-		if err != nil {
-			return err
+		if toString {
+			*v.(*string) = x.(string)
+		} else {
+			*p = x
 		}
-		*p = s
-		return nil
-	case *any:
-		if isBinary(contentEncoding) {
-			*p = append([]byte{}, data...)
-			return nil
-		}
-		s, err := textOf(data, contentEncoding)
-		if err != nil {
-			return err
-		}
-		*p = s
 		return nil
 	}
 	if err := checkTarget(v); err != nil {

@@ -138,55 +138,57 @@ func checkDecodeErr(t *testing.T, what string, err error) {
 	}
 }
 
-// sameValue is reflect.DeepEqual, with NaN equal to itself and times
-// compared as instants.
+// sameValue is reflect.DeepEqual, with NaN equal to itself.
 func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case float64:
-		y, ok := b.(float64)
-		return ok && (x == y || math.IsNaN(x) && math.IsNaN(y))
+	return codecEqualBy(a, b, func(a, b any) bool {
+		x, xok := a.(float64)
+		y, yok := b.(float64)
+		if xok && yok && math.IsNaN(x) && math.IsNaN(y) {
+			return true
+		}
+		return reflect.DeepEqual(a, b)
+	})
+}
+
+// codecEqualBy compares the slices and maps of got and want element by
+// element, and everything else with leaf.
+func codecEqualBy(got, want any, leaf func(got, want any) bool) bool {
+	switch w := want.(type) {
 	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
 			return false
 		}
-		for i := range x {
-			if !sameValue(x[i], y[i]) {
+		for i := range w {
+			if !codecEqualBy(g[i], w[i], leaf) {
 				return false
 			}
 		}
 		return true
 	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			if w, ok := y[k]; !ok || !sameValue(v, w) {
-				return false
-			}
-		}
-		return true
+		g, ok := got.(map[string]any)
+		return ok && codecEqualMaps(g, w, leaf)
 	case map[any]any:
-		y, ok := b.(map[any]any)
-		if !ok || len(x) != len(y) {
+		g, ok := got.(map[any]any)
+		return ok && codecEqualMaps(g, w, leaf)
+	}
+	return leaf(got, want)
+}
+
+func codecEqualMaps[K comparable](got, want map[K]any, leaf func(got, want any) bool) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		x, ok := got[k]
+		if f, isFloat := any(k).(float64); !ok && isFloat && math.IsNaN(f) {
+			continue // a NaN key cannot be looked up
+		}
+		if !ok || !codecEqualBy(x, v, leaf) {
 			return false
 		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok {
-				if f, isFloat := k.(float64); isFloat && math.IsNaN(f) {
-					continue // a NaN key cannot be looked up
-				}
-				return false
-			}
-			if !sameValue(v, w) {
-				return false
-			}
-		}
-		return true
 	}
-	return reflect.DeepEqual(a, b)
+	return true
 }
 
 // codecGen derives a dynamic value from fuzz input: nil, bool, int64,
@@ -329,42 +331,20 @@ func roundTrip(serializer string, v, out any) error {
 // jsonView reports whether got, decoded from JSON into *any, is what JSON
 // makes of want.
 func jsonView(got, want any) bool {
-	switch w := want.(type) {
-	case int64:
-		n, ok := got.(json.Number)
-		return ok && string(n) == strconv.FormatInt(w, 10)
-	case uint64:
-		n, ok := got.(json.Number)
-		return ok && string(n) == strconv.FormatUint(w, 10)
-	case float64:
-		n, ok := got.(json.Number)
-		f, err := strconv.ParseFloat(string(n), 64)
-		return ok && err == nil && f == w
-	case []byte:
-		s, ok := got.(string)
-		return ok && s == base64.StdEncoding.EncodeToString(w)
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return false
+	return codecEqualBy(got, want, func(got, want any) bool {
+		n, isNumber := got.(json.Number)
+		switch w := want.(type) {
+		case int64:
+			return isNumber && string(n) == strconv.FormatInt(w, 10)
+		case uint64:
+			return isNumber && string(n) == strconv.FormatUint(w, 10)
+		case float64:
+			f, err := strconv.ParseFloat(string(n), 64)
+			return isNumber && err == nil && f == w
+		case []byte:
+			s, ok := got.(string)
+			return ok && s == base64.StdEncoding.EncodeToString(w)
 		}
-		for i := range w {
-			if !jsonView(g[i], w[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok || len(g) != len(w) {
-			return false
-		}
-		for k, v := range w {
-			if x, ok := g[k]; !ok || !jsonView(x, v) {
-				return false
-			}
-		}
-		return true
-	}
-	return reflect.DeepEqual(got, want)
+		return reflect.DeepEqual(got, want)
+	})
 }
