@@ -20,12 +20,7 @@ var capabilityTests = []test{
 // exchangeBinder returns ch as an ExchangeBinder.
 func (h *harness) exchangeBinder(ch transports.Channel) transports.ExchangeBinder {
 	h.t.Helper()
-	h.require(h.f.ExchangeBindings, "Features.ExchangeBindings")
-	eb, ok := ch.(transports.ExchangeBinder)
-	if !ok {
-		h.t.Fatalf("Features.ExchangeBindings is set but %T does not implement transports.ExchangeBinder", ch)
-	}
-	return eb
+	return capability[transports.ExchangeBinder](h, ch, h.f.ExchangeBindings, "Features.ExchangeBindings")
 }
 
 // testExchangeBindings: an exchange-to-exchange binding forwards matching
@@ -77,24 +72,16 @@ func testExchangeBindMissing(h *harness) {
 func testRecover(h *harness) {
 	h.require(h.f.Recover, "Features.Recover")
 	_, ch := h.open()
-	rc, ok := ch.(transports.Recoverer)
-	if !ok {
-		h.t.Fatalf("Features.Recover is set but %T does not implement transports.Recoverer", ch)
-	}
+	rc := capability[transports.Recoverer](h, ch, h.f.Recover, "Features.Recover")
 	q := h.queue(ch)
-	want := numbered("m", 2)
-	for _, b := range want {
-		h.send(ch, "", q, b)
-	}
+	want := h.fill(ch, q, 2)
 	sub := h.consume(ch, transports.ConsumeArgs{Queue: q})
 	h.nextN(sub, 2)
 	if err := rc.Recover(h.ctx, true); err != nil {
 		h.t.Fatalf("Recover(requeue): %v", err)
 	}
 	again := h.nextN(sub, 2)
-	got := bodies(again)
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
+	if got := bodies(again); !sameSet(got, want) {
 		h.t.Fatalf("after Recover got %q, want %q", got, want)
 	}
 	for _, d := range again {
@@ -136,12 +123,7 @@ func testPersistence(h *harness) {
 // blockNotifier returns c as a BlockNotifier.
 func (h *harness) blockNotifier(c transports.Conn) transports.BlockNotifier {
 	h.t.Helper()
-	h.require(h.f.BlockNotifications, "Features.BlockNotifications")
-	bn, ok := c.(transports.BlockNotifier)
-	if !ok {
-		h.t.Fatalf("Features.BlockNotifications is set but %T does not implement transports.BlockNotifier", c)
-	}
-	return bn
+	return capability[transports.BlockNotifier](h, c, h.f.BlockNotifications, "Features.BlockNotifications")
 }
 
 // testBlockNotifier: Blocked is stable and closes with the Conn.

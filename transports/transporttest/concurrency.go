@@ -3,7 +3,6 @@ package transporttest
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -99,10 +98,7 @@ func testConcurrentPublishConsume(h *harness) {
 				}
 			}
 		}
-		got := received[qi]
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
+		if got := received[qi]; !sameSet(got, want) {
 			h.t.Errorf("queue %d received %d messages, want %d, each exactly once", qi, len(got), len(want))
 		}
 	}

@@ -25,11 +25,7 @@ var returnTests = []test{
 // confirm puts ch in confirm mode and starts draining its confirmations.
 func (h *harness) confirm(ch transports.Channel) *collector[transports.Confirmation] {
 	h.t.Helper()
-	h.require(h.f.Confirms, "Features.Confirms")
-	cf, ok := ch.(transports.Confirmer)
-	if !ok {
-		h.t.Fatalf("Features.Confirms is set but %T does not implement transports.Confirmer", ch)
-	}
+	cf := capability[transports.Confirmer](h, ch, h.f.Confirms, "Features.Confirms")
 	c, err := cf.Confirm(h.ctx)
 	if err != nil {
 		h.t.Fatalf("Confirm: %v", err)
@@ -47,11 +43,7 @@ func (h *harness) confirm(ch transports.Channel) *collector[transports.Confirmat
 // returns starts draining ch's returned messages.
 func (h *harness) returns(ch transports.Channel) *collector[transports.Return] {
 	h.t.Helper()
-	h.require(h.f.Returns, "Features.Returns")
-	r, ok := ch.(transports.Returner)
-	if !ok {
-		h.t.Fatalf("Features.Returns is set but %T does not implement transports.Returner", ch)
-	}
+	r := capability[transports.Returner](h, ch, h.f.Returns, "Features.Returns")
 	if r.Returns() != r.Returns() {
 		h.t.Error("Returns returned different Go channels on two calls")
 	}
@@ -82,8 +74,7 @@ func (h *harness) checkConfirmed(cs []transports.Confirmation, n int) {
 
 // testSeqZeroWithoutConfirm: outside confirm mode Publish returns 0.
 func testSeqZeroWithoutConfirm(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	for range 2 {
 		if seq := h.publish(ch, msg("", q, "m")); seq != 0 {
 			h.t.Fatalf("Publish outside confirm mode returned sequence number %d, want 0", seq)
@@ -94,8 +85,7 @@ func testSeqZeroWithoutConfirm(h *harness) {
 // testConfirmSequence: sequence numbers start at 1 and have no gaps; each
 // publish is confirmed exactly once.
 func testConfirmSequence(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	confirms := h.confirm(ch)
 	for want := uint64(1); want <= 3; want++ {
 		if seq := h.publish(ch, msg("", q, fmt.Sprint(want))); seq != want {
@@ -115,8 +105,7 @@ func testConfirmSequence(h *harness) {
 // testConfirmMany: many publishes in flight are all confirmed, each once.
 func testConfirmMany(h *harness) {
 	const n = 500
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	confirms := h.confirm(ch)
 	for i := 1; i <= n; i++ {
 		if seq := h.publish(ch, msg("", q, fmt.Sprint(i))); seq != uint64(i) {
@@ -130,8 +119,7 @@ func testConfirmMany(h *harness) {
 // testConfirmClosedWithChannel: the confirmation channel closes when the
 // Channel closes.
 func testConfirmClosedWithChannel(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	confirms := h.confirm(ch)
 	h.publish(ch, msg("", q, "m"))
 	waitItems(h, confirms, 1, "confirmations")

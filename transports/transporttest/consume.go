@@ -32,8 +32,7 @@ var consumeTests = []test{
 // testConsumeBasic: a consumer gets messages published before and after it
 // started, with its tag and the delivery info.
 func testConsumeBasic(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	h.send(ch, "", q, "before")
 	sub := h.consume(ch, transports.ConsumeArgs{Queue: q, Tag: "basic"})
 	if sub.Tag() != "basic" {
@@ -76,8 +75,7 @@ func testConsumeGeneratedTags(h *harness) {
 func testConsumeFIFO(h *harness) {
 	h.require(h.f.FIFO, "Features.FIFO")
 	const n = 200
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	want := numbered("fifo", n)
 	for _, b := range want {
 		h.send(ch, "", q, b)
@@ -98,11 +96,8 @@ func testConsumeFIFO(h *harness) {
 // outstanding; each ack lets exactly one more through.
 func testConsumePrefetch(h *harness) {
 	const prefetch, total = 3, 10
-	_, ch := h.open()
-	q := h.queue(ch)
-	for _, b := range numbered("m", total) {
-		h.send(ch, "", q, b)
-	}
+	ch, q := h.openQueue()
+	h.fill(ch, q, total)
 	h.qos(ch, prefetch)
 	sub := h.consume(ch, transports.ConsumeArgs{Queue: q})
 	outstanding := h.nextN(sub, prefetch)
@@ -128,11 +123,8 @@ func testConsumePrefetch(h *harness) {
 // testConsumeUnlimited: prefetch 0 does not limit a consumer.
 func testConsumeUnlimited(h *harness) {
 	const total = 50
-	_, ch := h.open()
-	q := h.queue(ch)
-	for _, b := range numbered("m", total) {
-		h.send(ch, "", q, b)
-	}
+	ch, q := h.openQueue()
+	h.fill(ch, q, total)
 	h.qos(ch, 0)
 	ds := h.nextN(h.consume(ch, transports.ConsumeArgs{Queue: q}), total)
 	if err := ch.Ack(h.ctx, ds[len(ds)-1].Tag, true); err != nil {
@@ -190,9 +182,7 @@ func testConsumeSharedQueue(h *harness) {
 			}
 		})
 	}
-	for _, b := range numbered("m", total) {
-		h.send(pub, "", q, b)
-	}
+	h.fill(pub, q, total)
 	wg.Wait()
 	var all []string
 	for i, r := range results {
@@ -204,10 +194,7 @@ func testConsumeSharedQueue(h *harness) {
 		}
 		all = append(all, r.bodies...)
 	}
-	slices.Sort(all)
-	want := numbered("m", total)
-	slices.Sort(want)
-	if !slices.Equal(all, want) {
+	if !sameSet(all, numbered("m", total)) {
 		h.t.Fatalf("the two consumers got %q together, want every message exactly once", all)
 	}
 }
@@ -217,11 +204,8 @@ func testConsumeSharedQueue(h *harness) {
 // unacknowledged deliveries stay unsettled and can still be acked.
 func testConsumeCancel(h *harness) {
 	const prefetch, total = 3, 5
-	_, ch := h.open()
-	q := h.queue(ch)
-	for _, b := range numbered("m", total) {
-		h.send(ch, "", q, b)
-	}
+	ch, q := h.openQueue()
+	h.fill(ch, q, total)
 	h.qos(ch, prefetch)
 	sub := h.consume(ch, transports.ConsumeArgs{Queue: q, Tag: "to-cancel"})
 	got := collect(sub.Deliveries())
@@ -266,10 +250,7 @@ func testCloseRequeues(h *harness, closeConn bool) {
 	const total = 3
 	c1, ch1 := h.open()
 	q := h.queue(ch1)
-	want := numbered("m", total)
-	for _, b := range want {
-		h.send(ch1, "", q, b)
-	}
+	want := h.fill(ch1, q, total)
 	sub := h.consume(ch1, transports.ConsumeArgs{Queue: q})
 	h.nextN(sub, total)
 	if closeConn {
@@ -289,9 +270,7 @@ func testCloseRequeues(h *harness, closeConn bool) {
 			h.t.Errorf("requeued message %q not marked Redelivered", d.Body)
 		}
 	}
-	got := bodies(ds)
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
+	if got := bodies(ds); !sameSet(got, want) {
 		h.t.Errorf("requeued messages %q, want %q", got, want)
 	}
 }
@@ -301,9 +280,7 @@ func testCloseRequeues(h *harness, closeConn bool) {
 func testConsumeNoAck(h *harness) {
 	c, ch := h.open()
 	q := h.queue(ch)
-	for _, b := range numbered("m", 3) {
-		h.send(ch, "", q, b)
-	}
+	h.fill(ch, q, 3)
 	h.nextN(h.consume(ch, transports.ConsumeArgs{Queue: q, NoAck: true}), 3)
 	if err := ch.Close(h.ctx); err != nil {
 		h.t.Fatalf("Close: %v", err)
@@ -327,8 +304,7 @@ func testGetNoAck(h *harness) {
 
 // testGetEmpty: Get on an empty queue reports ok false without an error.
 func testGetEmpty(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	for _, noAck := range []bool{false, true} {
 		d, ok, err := ch.Get(h.ctx, q, noAck)
 		if err != nil || ok {

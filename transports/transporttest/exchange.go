@@ -15,7 +15,7 @@ var exchangeTests = []test{
 	{"UnsupportedKinds", testExchangeUnsupportedKinds},
 	{"DeleteMissing", testExchangeDeleteMissing},
 	{"DeleteIfUnused", testExchangeDeleteIfUnused},
-	{"DeleteRemovesBindings", testExchangeDeleteRemovesBindings},
+	{"DeleteRemovesBindings", func(h *harness) { testDeleteRemovesBindings(h, false) }},
 	{"PublishToMissing", testPublishToMissingExchange},
 	{"BindMissing", testBindMissing},
 }
@@ -137,17 +137,24 @@ func testExchangeDeleteIfUnused(h *harness) {
 	}
 }
 
-// testExchangeDeleteRemovesBindings: an exchange deleted and declared again
-// has no bindings.
-func testExchangeDeleteRemovesBindings(h *harness) {
+// testDeleteRemovesBindings: an exchange (or queue) deleted and declared
+// again has no bindings.
+func testDeleteRemovesBindings(h *harness, deleteQueue bool) {
 	_, ch := h.open()
 	ex := h.exchange(ch, route.Direct)
 	q := h.queue(ch)
 	h.bind(ch, q, ex, "k", nil)
-	if err := ch.ExchangeDelete(h.ctx, ex, false); err != nil {
-		h.t.Fatalf("ExchangeDelete: %v", err)
+	if deleteQueue {
+		if _, err := ch.QueueDelete(h.ctx, q, transports.QueueDeleteOptions{}); err != nil {
+			h.t.Fatalf("QueueDelete: %v", err)
+		}
+		h.declareQueue(ch, route.Queue{Name: q})
+	} else {
+		if err := ch.ExchangeDelete(h.ctx, ex, false); err != nil {
+			h.t.Fatalf("ExchangeDelete: %v", err)
+		}
+		h.declareExchange(ch, route.Exchange{Name: ex, Kind: route.Direct})
 	}
-	h.declareExchange(ch, route.Exchange{Name: ex, Kind: route.Direct})
 	h.send(ch, ex, "k", "after re-declare")
 	h.getEmpty(ch, q)
 }

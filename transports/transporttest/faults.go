@@ -26,10 +26,7 @@ func testDropConnections(h *harness) {
 	h.require(h.f.Hooks.DropConnections != nil, "Hooks.DropConnections")
 	c, ch := h.open()
 	q := h.queue(ch)
-	want := numbered("m", 2)
-	for _, b := range want {
-		h.send(ch, "", q, b)
-	}
+	want := h.fill(ch, q, 2)
 	sub := h.consume(ch, transports.ConsumeArgs{Queue: q})
 	h.nextN(sub, len(want))
 

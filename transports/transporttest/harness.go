@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +121,13 @@ func (h *harness) open() (transports.Conn, transports.Channel) {
 	h.t.Helper()
 	c := h.conn()
 	return c, h.channel(c)
+}
+
+// openQueue opens a connection and a channel, and declares a new queue.
+func (h *harness) openQueue() (transports.Channel, string) {
+	h.t.Helper()
+	_, ch := h.open()
+	return ch, h.queue(ch)
 }
 
 // track records a queue or exchange for deletion when the test ends.
@@ -280,6 +289,17 @@ func (h *harness) publish(ch transports.Channel, p transports.Publishing) uint64
 func (h *harness) send(ch transports.Channel, exchange, key, body string) {
 	h.t.Helper()
 	h.publish(ch, msg(exchange, key, body))
+}
+
+// fill publishes n messages "m-0", "m-1", ... to queue through the
+// default exchange and returns their bodies.
+func (h *harness) fill(ch transports.Channel, queue string, n int) []string {
+	h.t.Helper()
+	bodies := numbered("m", n)
+	for _, b := range bodies {
+		h.send(ch, "", queue, b)
+	}
+	return bodies
 }
 
 // msg returns a Publishing with a body and nothing else.
@@ -589,6 +609,31 @@ func (h *harness) exists(c transports.Conn, what string, passive func(transports
 	}
 }
 
+// waitQueueGone waits until the broker has deleted queue by itself.
+func (h *harness) waitQueueGone(c transports.Conn, queue, why string) {
+	h.t.Helper()
+	h.eventually(why, func() bool { return !h.queueExists(c, queue) })
+}
+
+// waitExchangeGone waits until the broker has deleted exchange by itself.
+func (h *harness) waitExchangeGone(c transports.Conn, exchange, why string) {
+	h.t.Helper()
+	h.eventually(why, func() bool { return !h.exchangeExists(c, exchange) })
+}
+
+// capability skips the test unless the Features flag is set, and then
+// returns v as the optional SPI interface T, failing the test when v does
+// not implement it.
+func capability[T any](h *harness, v any, have bool, flag string) T {
+	h.t.Helper()
+	h.require(have, flag)
+	c, ok := v.(T)
+	if !ok {
+		h.t.Fatalf("%s is set but %T does not implement %v", flag, v, reflect.TypeFor[T]())
+	}
+	return c
+}
+
 // bodies returns the bodies of ds as strings, in order.
 func bodies(ds []transports.Delivery) []string {
 	s := make([]string, len(ds))
@@ -596,6 +641,15 @@ func bodies(ds []transports.Delivery) []string {
 		s[i] = string(d.Body)
 	}
 	return s
+}
+
+// sameSet reports whether a and b hold the same strings, in any order. It
+// does not change them.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 // numbered returns n bodies prefix-0, prefix-1, ...

@@ -120,8 +120,7 @@ func testRoundTrip(h *harness, viaConsumer bool) {
 // testNoProperties: a message with only a body comes back with that body
 // and no headers.
 func testNoProperties(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	h.send(ch, "", q, "bare")
 	d := h.get(ch, q, true)
 	if string(d.Body) != "bare" {
@@ -135,8 +134,7 @@ func testNoProperties(h *harness) {
 
 // testDeliveryModes: both delivery modes survive.
 func testDeliveryModes(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	for _, mode := range []route.DeliveryMode{route.Transient, route.Persistent} {
 		p := msg("", q, mode.String())
 		p.DeliveryMode = mode
@@ -149,8 +147,7 @@ func testDeliveryModes(h *harness) {
 
 // testBodies: bodies of every shape come back byte for byte.
 func testBodies(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	all := make([]byte, 256)
 	for i := range all {
 		all[i] = byte(i)
@@ -223,8 +220,7 @@ func testReceiverOwnsDelivery(h *harness) {
 // testRequeueKeepsOriginal: changing a delivery and requeueing it does not
 // change what the queue redelivers.
 func testRequeueKeepsOriginal(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	want := transports.Message{Body: []byte("original"), Headers: h.fullHeaders()}
 	h.publish(ch, transports.Publishing{RoutingKey: q, Message: want})
 	want = transports.Message{Body: []byte("original"), Headers: h.fullHeaders()}
@@ -236,11 +232,8 @@ func testRequeueKeepsOriginal(h *harness) {
 
 // testGetMessageCount: Get reports how many messages are left.
 func testGetMessageCount(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
-	for _, b := range numbered("m", 3) {
-		h.send(ch, "", q, b)
-	}
+	ch, q := h.openQueue()
+	h.fill(ch, q, 3)
 	for left := 2; left >= 0; left-- {
 		d := h.get(ch, q, true)
 		h.wantCount(fmt.Sprintf("Get MessageCount with %d left", left), d.MessageCount, left, h.f.MessageCounts)
@@ -250,12 +243,9 @@ func testGetMessageCount(h *harness) {
 // testTagsUnique: delivery tags are unique within a channel, across Get and
 // consumers.
 func testTagsUnique(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	const n = 10
-	for _, b := range numbered("m", n) {
-		h.send(ch, "", q, b)
-	}
+	h.fill(ch, q, n)
 	seen := map[uint64]string{}
 	note := func(d transports.Delivery) {
 		if prev, dup := seen[d.Tag]; dup {

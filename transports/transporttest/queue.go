@@ -16,7 +16,7 @@ var queueTests = []test{
 	{"Delete", testQueueDelete},
 	{"DeleteIfEmpty", testQueueDeleteIfEmpty},
 	{"DeleteIfUnused", testQueueDeleteIfUnused},
-	{"DeleteRemovesBindings", testQueueDeleteRemovesBindings},
+	{"DeleteRemovesBindings", func(h *harness) { testDeleteRemovesBindings(h, true) }},
 	{"Purge", testQueuePurge},
 	{"PurgeMissing", testQueuePurgeMissing},
 }
@@ -62,9 +62,7 @@ func testQueueServerNamed(h *harness) {
 func testQueuePassiveCounts(h *harness) {
 	c, ch := h.open()
 	q := h.queue(ch)
-	for _, b := range numbered("m", 3) {
-		h.send(ch, "", q, b)
-	}
+	h.fill(ch, q, 3)
 	h.wantMessages(ch, q, 3)
 	d := h.get(ch, q, false)
 	h.wantMessages(ch, q, 2)
@@ -126,9 +124,7 @@ func testQueueRedeclareOther(h *harness) {
 func testQueueDelete(h *harness) {
 	c, ch := h.open()
 	q := h.queue(ch)
-	for _, b := range numbered("m", 3) {
-		h.send(ch, "", q, b)
-	}
+	h.fill(ch, q, 3)
 	n, err := ch.QueueDelete(h.ctx, q, transports.QueueDeleteOptions{})
 	if err != nil {
 		h.t.Fatalf("QueueDelete: %v", err)
@@ -186,29 +182,11 @@ func testQueueDeleteIfUnused(h *harness) {
 	}
 }
 
-// testQueueDeleteRemovesBindings: a queue deleted and declared again has no
-// bindings.
-func testQueueDeleteRemovesBindings(h *harness) {
-	_, ch := h.open()
-	ex := h.exchange(ch, route.Direct)
-	q := h.queue(ch)
-	h.bind(ch, q, ex, "k", nil)
-	if _, err := ch.QueueDelete(h.ctx, q, transports.QueueDeleteOptions{}); err != nil {
-		h.t.Fatalf("QueueDelete: %v", err)
-	}
-	h.declareQueue(ch, route.Queue{Name: q})
-	h.send(ch, ex, "k", "after re-declare")
-	h.getEmpty(ch, q)
-}
-
 // testQueuePurge: QueuePurge removes and counts the ready messages only;
 // unacknowledged ones survive and can be requeued.
 func testQueuePurge(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
-	for _, b := range numbered("m", 3) {
-		h.send(ch, "", q, b)
-	}
+	ch, q := h.openQueue()
+	h.fill(ch, q, 3)
 	held := h.get(ch, q, false)
 	n, err := ch.QueuePurge(h.ctx, q)
 	if err != nil {

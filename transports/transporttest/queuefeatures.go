@@ -82,8 +82,7 @@ func testMessageTTL(h *harness) {
 // keeps an unexpired one.
 func testPerMessageTTL(h *harness) {
 	h.require(h.f.MessageTTL, "Features.MessageTTL")
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	start := time.Now()
 	p := msg("", q, "short")
 	p.Expiration = "50"
@@ -102,9 +101,7 @@ func testQueueExpires(h *harness) {
 	h.require(h.f.QueueExpires, "Features.QueueExpires")
 	c, ch := h.open()
 	q := h.declareQueue(ch, route.Queue{Name: h.name("expires"), Expires: shortTTL}).Name
-	h.eventually("the unused queue with Expires "+shortTTL.String()+" is deleted", func() bool {
-		return !h.queueExists(c, q)
-	})
+	h.waitQueueGone(c, q, "the unused queue with Expires "+shortTTL.String()+" is deleted")
 }
 
 // testMaxLengthDropHead: a full queue drops its oldest message.
@@ -116,9 +113,7 @@ func testMaxLengthDropHead(h *harness) {
 		h.send(ch, "", q, b)
 	}
 	h.wantMessages(ch, q, 2)
-	got := h.getAll(ch, q)
-	slices.Sort(got)
-	if !slices.Equal(got, []string{"2", "3"}) {
+	if got := h.getAll(ch, q); !sameSet(got, []string{"2", "3"}) {
 		h.t.Fatalf("queue with max length 2 kept %q, want [2 3] (drop-head)", got)
 	}
 }
@@ -144,9 +139,7 @@ func testMaxLengthRejectPublish(h *harness) {
 			}
 		}
 	}
-	got := h.getAll(ch, q)
-	slices.Sort(got)
-	if !slices.Equal(got, []string{"1", "2"}) {
+	if got := h.getAll(ch, q); !sameSet(got, []string{"1", "2"}) {
 		h.t.Fatalf("reject-publish queue with max length 2 kept %q, want [1 2]", got)
 	}
 }
@@ -258,9 +251,7 @@ func testExclusiveQueue(h *harness) {
 	if err := owner.Close(h.ctx); err != nil {
 		h.t.Fatalf("Close: %v", err)
 	}
-	h.eventually("the exclusive queue is deleted with its connection", func() bool {
-		return !h.queueExists(other, q)
-	})
+	h.waitQueueGone(other, q, "the exclusive queue is deleted with its connection")
 }
 
 // testAutoDeleteQueue: an auto-delete queue goes when its last consumer is
@@ -283,9 +274,7 @@ func testAutoDeleteQueue(h *harness) {
 	if err := ch.Cancel(h.ctx, "b"); err != nil {
 		h.t.Fatalf("Cancel: %v", err)
 	}
-	h.eventually("the auto-delete queue is deleted after its last consumer", func() bool {
-		return !h.queueExists(c, q)
-	})
+	h.waitQueueGone(c, q, "the auto-delete queue is deleted after its last consumer")
 }
 
 // testAutoDeleteExchange: an auto-delete exchange goes when its last
@@ -307,7 +296,5 @@ func testAutoDeleteExchange(h *harness) {
 	if err := ch.QueueUnbind(h.ctx, q, ex, "b", nil); err != nil {
 		h.t.Fatalf("QueueUnbind: %v", err)
 	}
-	h.eventually("the auto-delete exchange is deleted after its last binding", func() bool {
-		return !h.exchangeExists(c, ex)
-	})
+	h.waitExchangeGone(c, ex, "the auto-delete exchange is deleted after its last binding")
 }

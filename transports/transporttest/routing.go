@@ -64,12 +64,8 @@ func (h *harness) checkRouting(kind route.Kind, bindings []testBinding, pubs []t
 		}
 	}
 	for _, label := range slices.Sorted(maps.Keys(queues)) {
-		got := h.getAll(ch, queues[label])
-		slices.Sort(got)
-		w := want[label]
-		slices.Sort(w)
-		if !slices.Equal(got, w) {
-			h.t.Errorf("%s exchange: queue %s got %q, want %q", kind, describeBinding(label, bindings), got, w)
+		if got := h.getAll(ch, queues[label]); !sameSet(got, want[label]) {
+			h.t.Errorf("%s exchange: queue %s got %q, want %q", kind, describeBinding(label, bindings), got, want[label])
 		}
 	}
 }

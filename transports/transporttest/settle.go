@@ -1,8 +1,6 @@
 package transporttest
 
 import (
-	"slices"
-
 	"github.com/kelpmq/kelp/transports"
 )
 
@@ -40,8 +38,7 @@ func testAck(h *harness) {
 // testNackRequeue: a message nacked with requeue comes back marked
 // redelivered, to the same consumer if it is the only one.
 func testNackRequeue(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	h.send(ch, "", q, "again")
 	sub := h.consume(ch, transports.ConsumeArgs{Queue: q})
 	d := h.next(sub)
@@ -88,11 +85,8 @@ func (h *harness) getN(ch transports.Channel, q string, n int) []transports.Deli
 // testAckMultiple: Ack with multiple settles every delivery up to the tag,
 // and no other.
 func testAckMultiple(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
-	for _, b := range numbered("m", 5) {
-		h.send(ch, "", q, b)
-	}
+	ch, q := h.openQueue()
+	h.fill(ch, q, 5)
 	ds := h.getN(ch, q, 5)
 	if err := ch.Ack(h.ctx, ds[3].Tag, true); err != nil {
 		h.t.Fatalf("Ack(multiple): %v", err)
@@ -111,20 +105,15 @@ func testAckMultiple(h *harness) {
 // testNackMultiple: Nack with multiple and requeue returns every delivery
 // up to the tag, and no other.
 func testNackMultiple(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
-	for _, b := range numbered("m", 5) {
-		h.send(ch, "", q, b)
-	}
+	ch, q := h.openQueue()
+	h.fill(ch, q, 5)
 	ds := h.getN(ch, q, 5)
 	if err := ch.Nack(h.ctx, ds[2].Tag, true, true); err != nil {
 		h.t.Fatalf("Nack(multiple, requeue): %v", err)
 	}
 	again := h.getN(ch, q, 3)
 	h.getEmpty(ch, q)
-	got := bodies(again)
-	slices.Sort(got)
-	if want := bodies(ds[:3]); !slices.Equal(got, want) {
+	if got, want := bodies(again), bodies(ds[:3]); !sameSet(got, want) {
 		h.t.Fatalf("requeued by Nack(multiple) %q, want %q", got, want)
 	}
 	for _, d := range again {
@@ -139,8 +128,7 @@ func testNackMultiple(h *harness) {
 
 // testDoubleAck: acknowledging a delivery twice is a 406 channel error.
 func testDoubleAck(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	h.send(ch, "", q, "once")
 	d := h.get(ch, q, false)
 	h.ack(ch, d.Tag)
@@ -151,8 +139,7 @@ func testDoubleAck(h *harness) {
 // testUnknownTag: acknowledging a tag the channel never delivered is a 406
 // channel error.
 func testUnknownTag(h *harness) {
-	_, ch := h.open()
-	q := h.queue(ch)
+	ch, q := h.openQueue()
 	h.send(ch, "", q, "m")
 	d := h.get(ch, q, false)
 	err := ch.Ack(h.ctx, d.Tag+1000, false)
