@@ -15,11 +15,11 @@ import (
 // never confirms: only what the test needs of one.
 type silentChannel struct {
 	transports.Channel // unused methods panic
-	mu       sync.Mutex
-	seq      uint64
-	confirms chan transports.Confirmation
-	done     chan struct{}
-	once     sync.Once
+	mu                 sync.Mutex
+	seq                uint64
+	confirms           chan transports.Confirmation
+	done               chan struct{}
+	once               sync.Once
 }
 
 func (s *silentChannel) Publish(context.Context, transports.Publishing) (uint64, error) {
