@@ -24,7 +24,7 @@ func readLimited(r io.Reader, limit int64, hint int) ([]byte, error) {
 		most = int(limit) + 1
 	}
 	buf := make([]byte, 0, min(max(hint, 512), most))
-	for {
+	for idle := 0; ; {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
 				return nil, tooLarge(limit)
@@ -35,6 +35,11 @@ func readLimited(r io.Reader, limit int64, hint int) ([]byte, error) {
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if idle++; n > 0 {
+			idle = 0
+		} else if idle > 100 && err == nil {
+			return nil, io.ErrNoProgress
+		}
 		if int64(len(buf)) > limit {
 			return nil, tooLarge(limit)
 		}

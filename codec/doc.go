@@ -11,12 +11,14 @@
 // [Default]:
 //
 //	name     content type                     encoding  notes
-//	json     application/json                 utf-8     Kombu's default; reads Kombu 5.3 type markers ([JSON])
-//	msgpack  application/x-msgpack            binary    str/bin as Kombu's use_bin_type ([Msgpack])
-//	raw      application/data                 binary    []byte or string as is ([Raw])
-//	text     text/plain                       utf-8     strings ([Text])
+//	json     application/json                 utf-8     Kombu's default; reads Kombu 5.3 type markers
+//	msgpack  application/x-msgpack            binary    str and bin as Kombu's use_bin_type
+//	raw      application/data                 binary    []byte or string as is
+//	text     text/plain                       utf-8     strings
 //	yaml     application/x-yaml               utf-8     known, never decoded
 //	pickle   application/x-python-serialize   binary    known, never decoded
+//
+// [JSON], [Msgpack], [Raw] and [Text] document how each maps Go values.
 //
 // [Registry.Encode] picks the content type and encoding to send;
 // [Registry.Decode] applies Kombu's loads rules: missing content type means
@@ -39,12 +41,16 @@
 // message header `compression`; compression applies after serialization.
 //
 //	name    aliases    header                  notes
-//	zlib    gzip       application/x-gzip      a zlib stream, not gzip ([Zlib])
-//	bzip2   bzip       application/x-bz2       decode only ([Bzip2])
-//	lzma    xz         application/x-lzma      .xz container ([XZ])
-//	brotli             application/x-brotli    ([Brotli])
-//	zstd    zstandard  application/zstd        ([Zstd])
-//	snappy             application/x-snappy    kelp only: Python peers cannot read it ([Snappy])
+//	zlib    gzip       application/x-gzip      a zlib stream, not gzip
+//	bzip2   bzip       application/x-bz2       decode only
+//	lzma    xz         application/x-lzma      .xz container
+//	brotli             application/x-brotli
+//	zstd    zstandard  application/zstd
+//	snappy             application/x-snappy    kelp only: Python peers cannot read it
+//
+// See [Zlib], [Bzip2], [XZ], [Brotli], [Zstd] and [Snappy]; [NewZlib],
+// [NewBrotli] and [NewZstd] take a level, for registering a tuned copy in a
+// [Registry.Clone] of [Default].
 //
 // # Size limits
 //

@@ -40,9 +40,9 @@ var (
 	// bzip2 compression. It wraps [errors.ErrUnsupported].
 	ErrUnsupported = fmt.Errorf("codec: %w", errors.ErrUnsupported)
 
-	// ErrInvalidCodec reports a registration that cannot be accepted: a nil
-	// codec, an empty name, a content type without a slash, or an alias that
-	// looks like a content type.
+	// ErrInvalidCodec reports a registration that cannot be accepted (a nil
+	// codec, an empty name, a content type without a slash, an alias that
+	// looks like a content type) or a compression level out of range.
 	ErrInvalidCodec = errors.New("codec: invalid codec registration")
 )
 

@@ -37,7 +37,7 @@ import (
 // writes exactly the digits that were read.
 //
 // Decoding into any other type works as [json.Unmarshal] does; markers in
-// the body are first replaced by their plain JSON form (a datetime by its
+// the body (unless the target is a *json.RawMessage) are first replaced by their plain JSON form (a datetime by its
 // RFC 3339 string, bytes by base64, decimal and uuid by strings) so that
 // time.Time and []byte fields receive them.
 //
@@ -100,7 +100,7 @@ func (JSON) Decode(data []byte, v any) error {
 		*p = s
 		return nil
 	}
-	if bytes.Contains(data, markerKey) {
+	if _, raw := v.(*json.RawMessage); !raw && bytes.Contains(data, markerKey) {
 		x, err := decodeJSONAny(data)
 		if err != nil {
 			return err
