@@ -1,0 +1,201 @@
+package amqp
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"github.com/kelpmq/kelp/transports"
+)
+
+// subscription is one consumer. Its relay goroutine converts amqp091's
+// deliveries and hands them on, one at a time, on out.
+type subscription struct {
+	ch    *channel
+	tag   string
+	queue string
+	out   chan transports.Delivery
+
+	mu  sync.Mutex
+	err error
+}
+
+var _ transports.Subscription = (*subscription)(nil)
+
+func (s *subscription) Tag() string                            { return s.tag }
+func (s *subscription) Deliveries() <-chan transports.Delivery { return s.out }
+
+// Err is nil until Deliveries is closed, then why the consumer ended.
+func (s *subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// relay hands on the deliveries of in until amqp091 closes it (the consumer
+// was cancelled, by Cancel or by the broker, or the channel died) or the
+// channel is released. out is unbuffered: what waits between the broker
+// and the receiver is amqp091's per-consumer queue, bounded by the prefetch
+// count (unbounded for no-ack consumers), plus the one delivery in hand.
+func (s *subscription) relay(in <-chan amqp091.Delivery) {
+	ch := s.ch
+	defer ch.c.wg.Done()
+	defer ch.wg.Done()
+	defer close(s.out)
+	for {
+		select {
+		case d, ok := <-in:
+			if !ok {
+				s.end(s.reason())
+				return
+			}
+			select {
+			case s.out <- toDelivery(&d, s.queue):
+			case <-ch.quit:
+				s.end(ch.Err())
+				return
+			}
+		case <-ch.quit:
+			s.end(ch.Err())
+			return
+		}
+	}
+}
+
+// reason says why amqp091 ended the consumer. amqp091 notified the
+// cancellation or the channel's death before closing the deliveries, so
+// after a sync the channel knows which.
+func (s *subscription) reason() error {
+	ch := s.ch
+	ch.ev.sync()
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	switch {
+	case ch.brokerCx[s.tag]:
+		delete(ch.brokerCx, s.tag)
+		return fmt.Errorf("amqp: consumer %q on queue %q: %w", s.tag, s.queue, transports.ErrConsumerCancelled)
+	case ch.err != nil && !errors.Is(ch.err, transports.ErrClosed):
+		return ch.err
+	}
+	return nil // Cancel, or Close
+}
+
+func (s *subscription) end(err error) {
+	if errors.Is(err, transports.ErrClosed) {
+		err = nil // the channel was closed on purpose, as by Cancel
+	}
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
+// consumerSeq numbers the consumer tags the driver chooses.
+var consumerSeq atomic.Uint64
+
+// tagPrefix makes the driver's consumer tags unique across processes.
+var tagPrefix = "kelp." + rand.Text()[:8] + "."
+
+// Consume starts a consumer with basic.consume.
+func (ch *channel) Consume(ctx context.Context, args transports.ConsumeArgs) (transports.Subscription, error) {
+	cargs, err := toAMQPTable("consumer arguments", args.Arguments)
+	if err != nil {
+		return nil, err
+	}
+	tag := args.Tag
+	if tag == "" {
+		tag = fmt.Sprintf("%s%d", tagPrefix, consumerSeq.Add(1))
+	}
+	var in <-chan amqp091.Delivery
+	err = ch.do(ctx, "consume", func() (err error) {
+		in, err = ch.ach.Consume(args.Queue, tag, args.NoAck, args.Exclusive, false, false, cargs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &subscription{ch: ch, tag: tag, queue: args.Queue, out: make(chan transports.Delivery)}
+	if !ch.c.goroutine() {
+		// Conn.Close has begun: it ends the consumer with the connection.
+		return nil, fmt.Errorf("amqp: consume: %w", transports.ErrClosed)
+	}
+	ch.subs[tag] = s
+	ch.wg.Add(1)
+	go s.relay(in)
+	return s, nil
+}
+
+// Cancel stops a consumer with basic.cancel and waits for cancel-ok; the
+// deliveries amqp091 has buffered are still handed on. Unknown tags are a
+// no-op.
+func (ch *channel) Cancel(ctx context.Context, consumerTag string) error {
+	if _, ok := ch.subs[consumerTag]; !ok {
+		return nil
+	}
+	if err := ch.do(ctx, "cancel", func() error { return ch.ach.Cancel(consumerTag, false) }); err != nil {
+		return err
+	}
+	delete(ch.subs, consumerTag)
+	return nil
+}
+
+// Get fetches one message with basic.get. MessageCount is the number of
+// messages left in the queue.
+func (ch *channel) Get(ctx context.Context, queue string, noAck bool) (transports.Delivery, bool, error) {
+	var d amqp091.Delivery
+	var ok bool
+	err := ch.do(ctx, "get", func() (err error) {
+		d, ok, err = ch.ach.Get(queue, noAck)
+		return err
+	})
+	if err != nil || !ok {
+		return transports.Delivery{}, false, err
+	}
+	return toDelivery(&d, queue), true, nil
+}
+
+// Ack sends basic.ack. An unknown tag closes the channel asynchronously
+// with 406 PRECONDITION_FAILED.
+func (ch *channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
+	return ch.do(ctx, "ack", func() error { return ch.ach.Ack(tag, multiple) })
+}
+
+// Nack sends basic.nack with multiple, basic.reject without.
+func (ch *channel) Nack(ctx context.Context, tag uint64, multiple, requeue bool) error {
+	return ch.do(ctx, "nack", func() error {
+		if multiple {
+			return ch.ach.Nack(tag, true, requeue)
+		}
+		return ch.ach.Reject(tag, requeue)
+	})
+}
+
+// Qos sends basic.qos. RabbitMQ applies a non-global limit to each consumer
+// started afterwards and a global one to the whole channel. PrefetchCount
+// must be 0..65535 and PrefetchSize 0..4294967295 ([ErrInvalidArgument]);
+// RabbitMQ refuses a non-zero PrefetchSize with 540 NOT_IMPLEMENTED, which
+// closes the connection.
+func (ch *channel) Qos(ctx context.Context, q transports.Qos) error {
+	if q.PrefetchCount < 0 || q.PrefetchCount > math.MaxUint16 {
+		return fmt.Errorf("%w: prefetch count %d out of range 0..65535", ErrInvalidArgument, q.PrefetchCount)
+	}
+	if q.PrefetchSize < 0 || int64(q.PrefetchSize) > math.MaxUint32 {
+		return fmt.Errorf("%w: prefetch size %d out of range 0..4294967295", ErrInvalidArgument, q.PrefetchSize)
+	}
+	return ch.do(ctx, "qos", func() error { return ch.ach.Qos(q.PrefetchCount, q.PrefetchSize, q.Global) })
+}
+
+// Recover sends basic.recover with requeue. RabbitMQ implements only
+// requeue true (false closes the connection with 540), so requeue false
+// fails with [transports.ErrUnsupported] before anything is sent.
+func (ch *channel) Recover(ctx context.Context, requeue bool) error {
+	if !requeue {
+		return fmt.Errorf("amqp: recover without requeue: %w (RabbitMQ implements only requeue true)", transports.ErrUnsupported)
+	}
+	return ch.do(ctx, "recover", func() error { return ch.ach.Recover(true) })
+}
