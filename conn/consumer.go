@@ -262,6 +262,10 @@ func (cons *Consumer) run(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			err = nil
 		}
+		if errors.Is(err, ErrClosed) && cons.c.closing.Load() {
+			cons.signalReady(ErrClosed) // Consume during Close
+			err = nil                   // the connection closed: a normal end
+		}
 		cons.signalReady(err)
 		cons.mux.Stop()
 		cons.c.unregister(cons)
