@@ -47,6 +47,7 @@ func brokerOf(t *testing.T, c transports.Connector) *memory.Broker {
 var memoryFeatures = transporttest.Features{
 	ExchangeKinds:      []route.Kind{route.Direct, route.Topic, route.Fanout, route.Headers},
 	FIFO:               true,
+	RoundRobin:         true,
 	Priorities:         true,
 	Confirms:           true,
 	Returns:            true,

@@ -31,6 +31,11 @@ type Features struct {
 	// queue, and leave it through Get or a single consumer, in publish order.
 	FIFO bool
 
+	// RoundRobin means that the consumers of a queue that have credit are
+	// served in turn, each from the moment its Consume returned (as
+	// RabbitMQ does), so two messages go one to each of two consumers.
+	RoundRobin bool
+
 	// Priorities means queues honour MaxPriority (x-max-priority): ready
 	// messages leave higher priority first, FIFO within a priority, and a
 	// priority above the queue's maximum counts as the maximum.
