@@ -230,6 +230,13 @@ func (c *conn) goroutine() bool {
 	return true
 }
 
+// isClosing reports whether Close was called.
+func (c *conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
+}
+
 // forget removes a closed channel from the conn's set.
 func (c *conn) forget(ch *channel) {
 	c.mu.Lock()

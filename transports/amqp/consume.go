@@ -3,7 +3,6 @@ package amqp
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -21,6 +20,8 @@ type subscription struct {
 	tag   string
 	queue string
 	out   chan transports.Delivery
+
+	cancelled atomic.Bool // Cancel succeeded: the consumer ends with nil
 
 	mu  sync.Mutex
 	err error
@@ -68,27 +69,32 @@ func (s *subscription) relay(in <-chan amqp091.Delivery) {
 	}
 }
 
-// reason says why amqp091 ended the consumer. amqp091 notified the
-// cancellation or the channel's death before closing the deliveries, so
-// after a sync the channel knows which.
+// reason says why amqp091 ended the consumer. amqp091 notifies a broker
+// cancellation, and a channel death with an error, before it closes the
+// deliveries, so after a sync the channel knows of them. A clean shutdown
+// (this driver's Close of the channel or connection) is not notified before
+// the deliveries close, but the closing flags were set before it began.
 func (s *subscription) reason() error {
 	ch := s.ch
 	ch.ev.sync()
 	ch.mu.Lock()
-	defer ch.mu.Unlock()
+	cancelled, err, closing := ch.brokerCx[s.tag], ch.err, ch.closing
+	delete(ch.brokerCx, s.tag)
+	ch.mu.Unlock()
 	switch {
-	case ch.brokerCx[s.tag]:
-		delete(ch.brokerCx, s.tag)
+	case cancelled:
 		return fmt.Errorf("amqp: consumer %q on queue %q: %w", s.tag, s.queue, transports.ErrConsumerCancelled)
-	case ch.err != nil && !errors.Is(ch.err, transports.ErrClosed):
-		return ch.err
+	case err != nil:
+		return err
+	case closing || ch.c.isClosing():
+		return transports.ErrClosed
 	}
-	return nil // Cancel, or Close
+	return nil // Cancel: the channel lives on
 }
 
 func (s *subscription) end(err error) {
-	if errors.Is(err, transports.ErrClosed) {
-		err = nil // the channel was closed on purpose, as by Cancel
+	if s.cancelled.Load() {
+		err = nil
 	}
 	s.mu.Lock()
 	s.err = err
@@ -134,12 +140,14 @@ func (ch *channel) Consume(ctx context.Context, args transports.ConsumeArgs) (tr
 // deliveries amqp091 has buffered are still handed on. Unknown tags are a
 // no-op.
 func (ch *channel) Cancel(ctx context.Context, consumerTag string) error {
-	if _, ok := ch.subs[consumerTag]; !ok {
+	s, ok := ch.subs[consumerTag]
+	if !ok {
 		return nil
 	}
 	if err := ch.do(ctx, "cancel", func() error { return ch.ach.Cancel(consumerTag, false) }); err != nil {
 		return err
 	}
+	s.cancelled.Store(true)
 	delete(ch.subs, consumerTag)
 	return nil
 }

@@ -60,8 +60,8 @@
 // sends as fast as it can and amqp091 buffers without bound, so use no-ack
 // only when the receiver keeps up. A consumer the broker cancels (its queue
 // was deleted) ends with an Err wrapping [transports.ErrConsumerCancelled];
-// one ended by Cancel or by closing the Channel or Conn ends with nil; one
-// whose Channel or Conn died ends with their error.
+// one ended by Cancel ends with nil; one whose Channel or Conn closed or
+// died ends with the Channel's Err ([transports.ErrClosed] after Close).
 //
 // # Confirms and returns
 //
