@@ -480,10 +480,34 @@ func countProblem(got, want int, exact bool) string {
 	}
 }
 
-// wantMessages checks a queue's ready count through a passive declare.
+// wantMessages checks a queue's ready count through passive declares. It
+// polls: a broker may count a message some time after Publish returned
+// (RabbitMQ answers queue.declare ahead of the publishes still in the
+// queue's mailbox, and the SPI promises nothing sooner).
 func (h *harness) wantMessages(ch transports.Channel, queue string, want int) {
 	h.t.Helper()
-	h.wantCount(fmt.Sprintf("QueueDeclare(%q, passive).Messages", queue), h.counts(ch, queue).Messages, want, h.f.MessageCounts)
+	h.settleCount(fmt.Sprintf("QueueDeclare(%q, passive).Messages", queue), want, h.f.MessageCounts,
+		func() int { return h.counts(ch, queue).Messages })
+}
+
+// wantConsumers checks a queue's consumer count like wantMessages.
+func (h *harness) wantConsumers(ch transports.Channel, queue string, want int) {
+	h.t.Helper()
+	h.settleCount(fmt.Sprintf("QueueDeclare(%q, passive).Consumers", queue), want, h.f.ConsumerCounts,
+		func() int { return h.counts(ch, queue).Consumers })
+}
+
+// settleCount polls read until the count is right (see countProblem) and
+// fails the test with the last count when the test's context ends first.
+func (h *harness) settleCount(what string, want int, exact bool, read func() int) {
+	h.t.Helper()
+	var problem string
+	if !h.poll(func() bool {
+		problem = countProblem(read(), want, exact)
+		return problem == ""
+	}) {
+		h.t.Fatalf("%s %s (still after %v)", what, problem, h.f.Timeout)
+	}
 }
 
 // wantErr checks that err matches target.
@@ -554,6 +578,14 @@ func codes(targets []*transports.Error) string {
 // test's context ends first.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
+	if !h.poll(cond) {
+		h.t.Fatalf("%s: not within %v", what, h.f.Timeout)
+	}
+}
+
+// poll calls cond, with growing pauses, until it holds (true) or the
+// test's context ends (false).
+func (h *harness) poll(cond func() bool) bool {
 	delay := time.Millisecond
 	for !cond() {
 		timer := time.NewTimer(delay)
@@ -561,10 +593,11 @@ func (h *harness) eventually(what string, cond func() bool) {
 		case <-timer.C:
 		case <-h.ctx.Done():
 			timer.Stop()
-			h.t.Fatalf("%s: not within %v", what, h.f.Timeout)
+			return false
 		}
 		delay = min(2*delay, 50*time.Millisecond)
 	}
+	return true
 }
 
 // queueExists reports whether queue exists, through a passive declare on a

@@ -71,11 +71,11 @@ func testQueuePassiveCounts(h *harness) {
 
 	cons := h.channel(c)
 	h.consume(cons, transports.ConsumeArgs{Queue: q, Tag: "counted"})
-	h.wantCount("Consumers with one consumer", h.counts(ch, q).Consumers, 1, h.f.ConsumerCounts)
+	h.wantConsumers(ch, q, 1)
 	if err := cons.Cancel(h.ctx, "counted"); err != nil {
 		h.t.Fatalf("Cancel: %v", err)
 	}
-	h.wantCount("Consumers after Cancel", h.counts(ch, q).Consumers, 0, h.f.ConsumerCounts)
+	h.wantConsumers(ch, q, 0)
 }
 
 // testQueuePassiveMissing: a passive declare of a missing queue is 404 and
