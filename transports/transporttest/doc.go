@@ -37,8 +37,8 @@
 // passive counts, delete conditions, purge), Message (round trips of bodies,
 // properties and headers; ownership of deliveries), Routing (direct, topic,
 // fanout, headers, default exchange, unbind, unroutable), Consume (prefetch
-// exactness, FIFO, shared queues, cancel, requeue on close, no-ack, get,
-// exclusive consumers), Settle (ack, nack, reject, multiple, 406 on unknown
+// exactness, FIFO, round robin, shared queues, cancel, requeue on close,
+// no-ack, get, exclusive consumers), Settle (ack, nack, reject, multiple, 406 on unknown
 // tags), Confirms and Returns, QueueFeatures (priorities, TTL, expiry,
 // max-length, dead-lettering, exclusive and auto-delete queues),
 // Capabilities (exchange bindings, recover, persistence, block
@@ -79,7 +79,8 @@
 // goroutine at a time and drains every Go channel a driver hands out from a
 // goroutine of its own, as package conn does. Every wait ends when the
 // test's context ([Features.Timeout]) does; the suite polls only for what
-// no signal reports (a broker deleting an expired queue), and waits a fixed
+// no signal reports (a broker deleting an expired queue, a queue count
+// catching up with asynchronous publishes), and waits a fixed
 // time only to conclude that something did not happen ([Features.Quiet]) or
 // for a message TTL to pass.
 //
