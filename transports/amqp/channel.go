@@ -25,10 +25,10 @@ type channel struct {
 	c   *conn
 	ach *amqp091.Channel
 
-	jobs chan func()    // to the worker
-	res  chan error     // from the worker, capacity 1
-	quit chan struct{}  // closed by release: every goroutine of the channel stops
-	wg   sync.WaitGroup // the relays
+	jobs chan func() error // to the worker
+	res  chan error        // from the worker, capacity 1
+	quit chan struct{}     // closed by release: every goroutine of the channel stops
+	wg   sync.WaitGroup    // the relays
 
 	done     chan struct{}
 	mu       sync.Mutex
@@ -48,6 +48,15 @@ type channel struct {
 	pmu     sync.Mutex
 	pending map[uint64]transports.Publishing
 
+	// Arguments of the hot-path calls, kept here rather than captured by a
+	// closure per call (which would allocate). Written by the driving
+	// goroutine before do hands the prebuilt job to the worker, and only
+	// while the channel is alive, so no abandoned call still reads them.
+	pubArgs   publishArgs
+	publishFn func() error
+	ackArgs   settleArgs
+	settleFn  func() error
+
 	ev events
 }
 
@@ -65,7 +74,7 @@ func newChannel(c *conn, ach *amqp091.Channel) *channel {
 	ch := &channel{
 		c:        c,
 		ach:      ach,
-		jobs:     make(chan func()),
+		jobs:     make(chan func() error),
 		res:      make(chan error, 1),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -73,6 +82,8 @@ func newChannel(c *conn, ach *amqp091.Channel) *channel {
 		subs:     make(map[string]*subscription),
 		pending:  make(map[uint64]transports.Publishing),
 	}
+	ch.publishFn = ch.publishJob
+	ch.settleFn = ch.settleJob
 	ch.ev.init(ch)
 	c.wg.Add(2)
 	go ch.worker()
@@ -86,7 +97,7 @@ func (ch *channel) worker() {
 	for {
 		select {
 		case f := <-ch.jobs:
-			f()
+			ch.res <- f()
 		case <-ch.quit:
 			return
 		}
@@ -112,7 +123,7 @@ func (ch *channel) do(ctx context.Context, what string, f func() error) error {
 			return fmt.Errorf("amqp: %s: %w", what, err)
 		}
 		select {
-		case ch.jobs <- func() { ch.res <- f() }:
+		case ch.jobs <- f:
 		case <-ctx.Done():
 			return fmt.Errorf("amqp: %s: %w", what, ctx.Err())
 		case <-ch.done:

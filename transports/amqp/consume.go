@@ -170,17 +170,37 @@ func (ch *channel) Get(ctx context.Context, queue string, noAck bool) (transport
 // Ack sends basic.ack. An unknown tag closes the channel asynchronously
 // with 406 PRECONDITION_FAILED.
 func (ch *channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
-	return ch.do(ctx, "ack", func() error { return ch.ach.Ack(tag, multiple) })
+	return ch.settle(ctx, "ack", settleArgs{tag: tag, multiple: multiple, ack: true})
 }
 
 // Nack sends basic.nack with multiple, basic.reject without.
 func (ch *channel) Nack(ctx context.Context, tag uint64, multiple, requeue bool) error {
-	return ch.do(ctx, "nack", func() error {
-		if multiple {
-			return ch.ach.Nack(tag, true, requeue)
-		}
-		return ch.ach.Reject(tag, requeue)
-	})
+	return ch.settle(ctx, "nack", settleArgs{tag: tag, multiple: multiple, requeue: requeue})
+}
+
+// settleArgs are the arguments of settleJob.
+type settleArgs struct {
+	tag                    uint64
+	ack, multiple, requeue bool
+}
+
+func (ch *channel) settle(ctx context.Context, what string, a settleArgs) error {
+	if err := ch.Err(); err != nil { // see pubArgs
+		return fmt.Errorf("amqp: %s: %w", what, err)
+	}
+	ch.ackArgs = a
+	return ch.do(ctx, what, ch.settleFn)
+}
+
+func (ch *channel) settleJob() error {
+	a := ch.ackArgs
+	switch {
+	case a.ack:
+		return ch.ach.Ack(a.tag, a.multiple)
+	case a.multiple:
+		return ch.ach.Nack(a.tag, true, a.requeue)
+	}
+	return ch.ach.Reject(a.tag, a.requeue)
 }
 
 // Qos sends basic.qos. RabbitMQ applies a non-global limit to each consumer

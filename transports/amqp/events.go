@@ -79,7 +79,7 @@ func (ev *events) init(ch *channel) {
 	ev.ch = ch
 	ev.reqs = make(chan evRequest)
 	ev.exited = make(chan struct{})
-	ev.confirmsOut = make(chan transports.Confirmation)
+	ev.confirmsOut = make(chan transports.Confirmation, confirmsBuffer)
 	ev.returnsOut = make(chan transports.Return)
 	ev.closes = ch.ach.NotifyClose(make(chan *amqp091.Error, 1))
 	ev.returns = ch.ach.NotifyReturn(make(chan amqp091.Return, returnsBuffer))

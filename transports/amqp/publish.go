@@ -2,6 +2,9 @@ package amqp
 
 import (
 	"context"
+	"fmt"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	"github.com/kelpmq/kelp/transports"
 )
@@ -30,9 +33,11 @@ func (ch *channel) Publish(ctx context.Context, p transports.Publishing) (uint64
 			ch.pmu.Unlock()
 		}
 	}
-	err = ch.do(ctx, "publish", func() error {
-		return ch.ach.Publish(p.Exchange, p.RoutingKey, p.Mandatory, false, msg)
-	})
+	if err := ch.Err(); err != nil { // see pubArgs
+		return 0, fmt.Errorf("amqp: publish: %w", err)
+	}
+	ch.pubArgs = publishArgs{exchange: p.Exchange, key: p.RoutingKey, mandatory: p.Mandatory, msg: msg}
+	err = ch.do(ctx, "publish", ch.publishFn)
 	if err != nil {
 		if seq != 0 && p.Mandatory {
 			ch.pmu.Lock()
@@ -41,8 +46,21 @@ func (ch *channel) Publish(ctx context.Context, p transports.Publishing) (uint64
 		}
 		return 0, err
 	}
+	ch.pubArgs.msg = amqp091.Publishing{} // the worker is done with it: do not keep the body alive
 	ch.seq = seq
 	return seq, nil
+}
+
+// publishArgs are the arguments of publishJob.
+type publishArgs struct {
+	exchange, key string
+	mandatory     bool
+	msg           amqp091.Publishing
+}
+
+func (ch *channel) publishJob() error {
+	a := &ch.pubArgs
+	return ch.ach.Publish(a.exchange, a.key, a.mandatory, false, a.msg)
 }
 
 // Confirm puts the channel in confirm mode (confirm.select) and returns the
