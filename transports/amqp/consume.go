@@ -205,17 +205,14 @@ func (ch *channel) settleJob() error {
 
 // Qos sends basic.qos. RabbitMQ applies a non-global limit to each consumer
 // started afterwards and a global one to the whole channel. PrefetchCount
-// must be 0..65535 and PrefetchSize 0..4294967295 ([ErrInvalidArgument]);
-// RabbitMQ refuses a non-zero PrefetchSize with 540 NOT_IMPLEMENTED, which
-// closes the connection.
+// must be 0..65535 ([ErrInvalidArgument] otherwise). PrefetchSize is
+// ignored, as the SPI allows: RabbitMQ refuses any value but 0 with 540
+// NOT_IMPLEMENTED, which would close the whole connection.
 func (ch *channel) Qos(ctx context.Context, q transports.Qos) error {
 	if q.PrefetchCount < 0 || q.PrefetchCount > math.MaxUint16 {
 		return fmt.Errorf("%w: prefetch count %d out of range 0..65535", ErrInvalidArgument, q.PrefetchCount)
 	}
-	if q.PrefetchSize < 0 || int64(q.PrefetchSize) > math.MaxUint32 {
-		return fmt.Errorf("%w: prefetch size %d out of range 0..4294967295", ErrInvalidArgument, q.PrefetchSize)
-	}
-	return ch.do(ctx, "qos", func() error { return ch.ach.Qos(q.PrefetchCount, q.PrefetchSize, q.Global) })
+	return ch.do(ctx, "qos", func() error { return ch.ach.Qos(q.PrefetchCount, 0, q.Global) })
 }
 
 // Recover sends basic.recover with requeue. RabbitMQ implements only

@@ -112,9 +112,10 @@
 // Queue options come from [route.Queue.DeclareArguments]: TTL, expiry,
 // length limits, overflow, priorities, dead-lettering and the queue type
 // are all native. Deleting a missing queue or exchange succeeds (RabbitMQ
-// 3.x). A prefetch size other than 0 is refused by RabbitMQ (540, which
-// closes the connection). basic.recover without requeue is not implemented
-// by RabbitMQ and fails here with [transports.ErrUnsupported]. Exchange
-// kinds other than the four AMQP ones fail with ErrUnsupported, except
-// names starting with "x-" (RabbitMQ plugins), which are passed through.
+// 3.x). Qos ignores PrefetchSize: RabbitMQ refuses any value but 0 with
+// 540, which would close the connection. basic.recover without requeue is
+// not implemented by RabbitMQ and fails here with
+// [transports.ErrUnsupported]. Exchange kinds other than the four AMQP ones
+// fail with ErrUnsupported, except names starting with "x-" (RabbitMQ
+// plugins), which are passed through.
 package amqp

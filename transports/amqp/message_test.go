@@ -169,7 +169,8 @@ func TestConsumePrefetchAndSettle(t *testing.T) {
 	_, ch := open(t, ctx)
 	q := declareQueue(t, ctx, ch, route.Queue{Name: unique("q")})
 	publishN(t, ctx, ch, q, "m", 6)
-	if err := ch.Qos(ctx, transports.Qos{PrefetchCount: 2}); err != nil {
+	// PrefetchSize is ignored: RabbitMQ would close the connection for it.
+	if err := ch.Qos(ctx, transports.Qos{PrefetchCount: 2, PrefetchSize: 4096}); err != nil {
 		t.Fatal(err)
 	}
 	sub, err := ch.Consume(ctx, transports.ConsumeArgs{Queue: q})
