@@ -48,6 +48,22 @@ func window(b *testing.B, n int, publish func() error, confirmed func() bool) {
 	}
 }
 
+// rawChannel opens a channel directly on amqp091-go, closed with its
+// connection when the benchmark ends.
+func rawChannel(b *testing.B) *amqp091.Channel {
+	b.Helper()
+	conn, err := amqp091.Dial(brokerURL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ch
+}
+
 func reportRate(b *testing.B, start time.Time) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
 }
@@ -82,15 +98,7 @@ func BenchmarkPublishConfirm(b *testing.B) {
 		ctx := testCtx(b, 10*time.Minute)
 		_, kch := open(b, ctx)
 		q := benchQueue(b, ctx, kch)
-		conn, err := amqp091.Dial(brokerURL(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close()
-		ch, err := conn.Channel()
-		if err != nil {
-			b.Fatal(err)
-		}
+		ch := rawChannel(b)
 		if err := ch.Confirm(false); err != nil {
 			b.Fatal(err)
 		}
@@ -168,15 +176,7 @@ func BenchmarkConsumeAck(b *testing.B) {
 		_, kch := open(b, ctx)
 		q := declareQueue(b, ctx, kch, route.Queue{Name: unique("bench")})
 		fill(b, ctx, kch, q, b.N, body)
-		conn, err := amqp091.Dial(brokerURL(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close()
-		ch, err := conn.Channel()
-		if err != nil {
-			b.Fatal(err)
-		}
+		ch := rawChannel(b)
 		if err := ch.Qos(benchWindow, 0, false); err != nil {
 			b.Fatal(err)
 		}

@@ -106,11 +106,12 @@ func (ch *channel) worker() {
 
 // do runs f, an amqp091 call, bounded by ctx, and maps its error.
 //
-// When ctx can end, f runs on the worker and do waits for it, for ctx, or
-// for the channel's death. If ctx ends first, f may have reached the broker,
-// so the channel is abandoned: it is marked closed (the error wraps ctx's
-// error and ErrChannelClosed) and the amqp091 channel is closed in the
-// background. A ctx that can never end runs f on the caller's goroutine.
+// A dead channel refuses f up front. When ctx can end, f runs on the worker
+// and do waits for it or for ctx. If ctx ends first, f may have reached the
+// broker, so the channel is abandoned: it is marked closed (the error wraps
+// ctx's error and ErrChannelClosed) and the amqp091 channel is closed in
+// the background. A ctx that can never end runs f on the caller's
+// goroutine.
 func (ch *channel) do(ctx context.Context, what string, f func() error) error {
 	if err := ch.Err(); err != nil {
 		return fmt.Errorf("amqp: %s: %w", what, err)

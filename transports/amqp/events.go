@@ -11,7 +11,9 @@ import (
 // Capacities of the Go channels amqp091 notifies on. amqp091's reader sends
 // to them synchronously (giving up after 5 seconds, which would lose the
 // notification), so the events goroutine drains them at all times and never
-// blocks on anything else; the buffers only absorb scheduling delays.
+// blocks on anything else; the buffers only absorb scheduling delays. The
+// Go channel of Confirm has confirmsBuffer too, to hand confirmations on
+// without a goroutine switch each.
 const (
 	confirmsBuffer = 256
 	returnsBuffer  = 64
