@@ -3,7 +3,9 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/kelpmq/kelp/transports/virtual"
 )
@@ -18,7 +20,11 @@ type store struct {
 	queues map[string]*mqueue
 }
 
-var _ virtual.Backend = (*store)(nil)
+var (
+	_ virtual.Backend  = (*store)(nil)
+	_ virtual.Expirer  = (*store)(nil)
+	_ virtual.Reserver = (*store)(nil)
+)
 
 func newStore() *store { return &store{queues: make(map[string]*mqueue)} }
 
@@ -29,19 +35,47 @@ type mqueue struct {
 	ready   int
 	bytes   int64
 	waiters []*waiter // FIFO
+	free    []*waiter // reusable waiters
 	deleted bool
 }
 
-// waiter is a Fetch blocked on an empty queue. Put fills env (or Delete
-// sets err), sets handed and signals ch, all under the queue's lock.
+// waiter is a reservation: a Fetch waiting in the queue's line. Put fills
+// env (or DeleteQueue sets err), sets handed and signals ch, all under the
+// queue's lock. It implements [virtual.Reservation].
 type waiter struct {
+	q      *mqueue
+	name   string
 	ch     chan struct{}
 	env    virtual.Envelope
 	err    error
 	handed bool
 }
 
-var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan struct{}, 1)} }}
+// maxFree bounds a queue's list of reusable waiters. The list is per queue
+// rather than a sync.Pool so that a waiter's Go channel never crosses from
+// one broker to another (nor from one testing/synctest bubble to another).
+const maxFree = 16
+
+// waiterLocked returns a reusable waiter.
+func (q *mqueue) waiterLocked() *waiter {
+	if n := len(q.free); n > 0 {
+		w := q.free[n-1]
+		q.free[n-1] = nil
+		q.free = q.free[:n-1]
+		return w
+	}
+	return &waiter{ch: make(chan struct{}, 1)}
+}
+
+// release resets a waiter and keeps it for reuse.
+func (q *mqueue) release(w *waiter) {
+	*w = waiter{ch: w.ch}
+	q.mu.Lock()
+	if len(q.free) < maxFree {
+		q.free = append(q.free, w)
+	}
+	q.mu.Unlock()
+}
 
 func (s *store) queue(name string) (*mqueue, error) {
 	s.mu.RLock()
@@ -132,80 +166,108 @@ func (q *mqueue) add(name string, env *virtual.Envelope, front bool) error {
 	return nil
 }
 
-// Fetch implements [virtual.Backend].
+// Fetch implements [virtual.Backend]. A waiting Fetch is a reservation
+// claimed at once.
 func (s *store) Fetch(ctx context.Context, name string, wait bool) (virtual.Claim, error) {
 	q, err := s.queue(name)
 	if err != nil {
 		return virtual.Claim{}, err
 	}
+	if wait {
+		w, err := q.reserve(name)
+		if err != nil {
+			return virtual.Claim{}, err
+		}
+		return w.Claim(ctx)
+	}
 	c := virtual.Claim{Queue: name}
 	q.mu.Lock()
-	if q.deleted {
-		q.mu.Unlock()
+	defer q.mu.Unlock()
+	switch {
+	case q.deleted:
 		return c, fmt.Errorf("memory: queue %q: %w", name, virtual.ErrNoQueue)
-	}
-	if q.ready > 0 {
-		q.popLocked(&c.Envelope)
-		q.mu.Unlock()
-		return c, nil
-	}
-	if !wait {
-		q.mu.Unlock()
+	case q.ready == 0:
 		return c, virtual.ErrEmpty
 	}
-	w := waiters.Get().(*waiter)
-	q.waiters = append(q.waiters, w)
-	q.mu.Unlock()
-
-	select {
-	case <-w.ch:
-	case <-ctx.Done():
-		q.mu.Lock()
-		if !w.handed {
-			for i, x := range q.waiters {
-				if x == w {
-					q.waiters = append(q.waiters[:i], q.waiters[i+1:]...)
-					break
-				}
-			}
-			q.mu.Unlock()
-			waiters.Put(w)
-			return c, fmt.Errorf("memory: fetch from %q: %w", name, ctx.Err())
-		}
-		q.mu.Unlock()
-		<-w.ch
-		if w.err == nil {
-			// A message arrived as ctx ended: put it back where it was.
-			_ = q.add(name, &w.env, true)
-		}
-		release(w)
-		return c, fmt.Errorf("memory: fetch from %q: %w", name, ctx.Err())
-	}
-	if err := w.err; err != nil {
-		release(w)
-		return c, fmt.Errorf("memory: queue %q: %w", name, err)
-	}
-	c.Envelope = w.env
-	release(w)
+	q.popLocked(&c.Envelope)
 	return c, nil
 }
 
-// release resets a waiter and returns it to the pool.
-func release(w *waiter) {
-	*w = waiter{ch: w.ch}
-	waiters.Put(w)
+// Reserve implements [virtual.Reserver].
+func (s *store) Reserve(name string) (virtual.Reservation, error) {
+	q, err := s.queue(name)
+	if err != nil {
+		return nil, err
+	}
+	return q.reserve(name)
 }
 
-// popLocked moves the next message into env.
-func (q *mqueue) popLocked(env *virtual.Envelope) {
-	for i := len(q.levels) - 1; i >= 0; i-- {
-		if q.levels[i].n > 0 {
-			q.levels[i].popFront(env)
-			q.ready--
-			q.bytes -= int64(len(env.Body))
-			return
-		}
+// reserve takes a place in the line of waiters, or the next message when
+// the queue has one and nobody is waiting.
+func (q *mqueue) reserve(name string) (*waiter, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.deleted {
+		return nil, fmt.Errorf("memory: queue %q: %w", name, virtual.ErrNoQueue)
 	}
+	w := q.waiterLocked()
+	w.q, w.name = q, name
+	if q.ready > 0 {
+		q.popLocked(&w.env)
+		w.handed = true
+		w.ch <- struct{}{}
+		return w, nil
+	}
+	q.waiters = append(q.waiters, w)
+	return w, nil
+}
+
+// Claim implements [virtual.Reservation].
+func (w *waiter) Claim(ctx context.Context) (virtual.Claim, error) {
+	q, c := w.q, virtual.Claim{Queue: w.name}
+	select {
+	case <-w.ch:
+	case <-ctx.Done():
+		w.Cancel()
+		return c, fmt.Errorf("memory: fetch from %q: %w", c.Queue, ctx.Err())
+	}
+	err := w.err
+	if err == nil {
+		c.Envelope = w.env
+	}
+	q.release(w)
+	if err != nil {
+		return c, fmt.Errorf("memory: queue %q: %w", c.Queue, err)
+	}
+	return c, nil
+}
+
+// Cancel implements [virtual.Reservation]: the place is given up, and a
+// message handed to it meanwhile goes back to the head of the queue.
+func (w *waiter) Cancel() {
+	q := w.q
+	q.mu.Lock()
+	if !w.handed {
+		if i := slices.Index(q.waiters, w); i >= 0 {
+			q.waiters = slices.Delete(q.waiters, i, i+1)
+		}
+		q.mu.Unlock()
+		q.release(w)
+		return
+	}
+	q.mu.Unlock()
+	<-w.ch
+	if w.err == nil {
+		_ = q.add(w.name, &w.env, true)
+	}
+	q.release(w)
+}
+
+// popLocked moves the next message into env; the queue must not be empty.
+func (q *mqueue) popLocked(env *virtual.Envelope) {
+	q.headLocked().popFront(env)
+	q.ready--
+	q.bytes -= int64(len(env.Body))
 }
 
 // clearLocked drops every ready message and returns how many there were.
@@ -216,6 +278,39 @@ func (q *mqueue) clearLocked() int {
 	}
 	q.ready, q.bytes = 0, 0
 	return n
+}
+
+// Expire implements [virtual.Expirer].
+func (s *store) Expire(_ context.Context, name string, now time.Time) ([]virtual.Envelope, time.Time, error) {
+	q, err := s.queue(name)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var expired []virtual.Envelope
+	for q.ready > 0 {
+		r := q.headLocked()
+		exp := r.buf[r.head].Expires
+		if exp.IsZero() || now.Before(exp) {
+			return expired, exp, nil
+		}
+		var e virtual.Envelope
+		q.popLocked(&e)
+		expired = append(expired, e)
+	}
+	return expired, time.Time{}, nil
+}
+
+// headLocked returns the ring holding the next message; the queue must not
+// be empty.
+func (q *mqueue) headLocked() *ring {
+	for i := len(q.levels) - 1; i >= 0; i-- {
+		if q.levels[i].n > 0 {
+			return &q.levels[i]
+		}
+	}
+	panic("memory: headLocked on an empty queue")
 }
 
 // Ack implements [virtual.Backend]: a claimed message is no longer in the

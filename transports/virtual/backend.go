@@ -82,6 +82,46 @@ type Backend interface {
 	Len(ctx context.Context, queue string) (QueueLen, error)
 }
 
+// Expirer is an optional interface of a [Backend] that can drop expired
+// messages at the head of a queue in one atomic step. The Broker uses it to
+// expire messages nobody consumes; without it, it claims the head with
+// Fetch and requeues it when it has not expired, which briefly hides the
+// head from other fetchers.
+type Expirer interface {
+	// Expire removes from the head of queue, in Fetch order, every message
+	// whose Expires is not after now, up to the first that has not
+	// expired, and returns the removed messages (for dead-lettering) and
+	// the Expires of the message now at the head (zero when the queue is
+	// empty or the head never expires).
+	Expire(ctx context.Context, queue string, now time.Time) (expired []Envelope, next time.Time, err error)
+}
+
+// Reserver is an optional interface of a [Backend] whose waiting fetchers
+// stand in line. It splits a waiting Fetch in two: Reserve takes a place in
+// the line at once, [Reservation.Claim] waits to be served. The Broker
+// reserves a consumer's place before Consume returns and again as soon as
+// the consumer has credit, so that consumers waiting on one queue are
+// served strictly in turn (round robin, as RabbitMQ does). Without it,
+// consumers race in Fetch and service is only roughly fair.
+type Reserver interface {
+	// Reserve never blocks. When the queue has a ready message and nobody
+	// is in line, the reservation gets it at once. It fails with
+	// [ErrNoQueue] for a missing queue.
+	Reserve(queue string) (Reservation, error)
+}
+
+// Reservation is a place in a queue's line of fetchers, used once: by
+// Claim or by Cancel.
+type Reservation interface {
+	// Claim waits until the reservation is served and returns the claimed
+	// message, as a waiting [Backend.Fetch] does (including its errors).
+	// When ctx ends first the place is given up and nothing is claimed.
+	Claim(ctx context.Context) (Claim, error)
+	// Cancel gives the place up; a message already handed to it goes back
+	// to the head of the queue.
+	Cancel()
+}
+
 // QueueOptions are the queue settings a [Backend] may apply natively.
 type QueueOptions struct {
 	// MaxPriority is the queue's highest priority (x-max-priority); 0 means

@@ -32,6 +32,9 @@ type consumer struct {
 	// cur is the claim the pump is handling (a field, not a local, so
 	// that passing it to the Backend does not allocate).
 	cur Claim
+	// res is the consumer's place in its queue's line, when the Backend is
+	// a Reserver and the pump is not already holding a message.
+	res Reservation
 
 	// Guarded by ch.mu.
 	unacked int
@@ -131,6 +134,11 @@ func (ch *Channel) Consume(ctx context.Context, args transports.ConsumeArgs) (tr
 		return nil, err
 	}
 	ch.consumers[tag] = c
+	if r, ok := ch.b.backend.(Reserver); ok && c.hasCreditLocked() {
+		// Take the consumer's place in line now, so that messages
+		// published after Consume returns are served in turn.
+		c.res, _ = r.Reserve(c.queue)
+	}
 	go c.run()
 	ch.mu.Unlock()
 	return c, nil
@@ -158,18 +166,31 @@ func (ch *Channel) Cancel(ctx context.Context, consumerTag string) error {
 func (c *consumer) run() {
 	defer c.exit()
 	be := c.b.backend
+	reserver, _ := be.(Reserver)
 	cl := &c.cur
-	for c.awaitCredit() {
-		var err error
-		*cl, err = be.Fetch(c.ctx, c.queue, true)
-		if err != nil {
-			switch {
-			case c.ctx.Err() != nil:
-			case errors.Is(err, ErrNoQueue):
-				c.end(errCancelledBy("queue '" + c.queue + "' deleted"))
-			default:
-				c.end(storeError("basic.consume", err))
+	for {
+		if c.res == nil {
+			if !c.awaitCredit() {
+				return
 			}
+			if reserver != nil {
+				res, err := reserver.Reserve(c.queue)
+				if err != nil {
+					c.fetchFailed(err)
+					return
+				}
+				c.res = res
+			}
+		}
+		var err error
+		if c.res != nil {
+			*cl, err = c.res.Claim(c.ctx)
+			c.res = nil
+		} else {
+			*cl, err = be.Fetch(c.ctx, c.queue, true)
+		}
+		if err != nil {
+			c.fetchFailed(err)
 			return
 		}
 		if cl.Envelope.expired(time.Now()) {
@@ -190,6 +211,17 @@ func (c *consumer) run() {
 			return
 		}
 		*cl = Claim{}
+	}
+}
+
+// fetchFailed ends the consumer after its fetch failed.
+func (c *consumer) fetchFailed(err error) {
+	switch {
+	case c.ctx.Err() != nil:
+	case errors.Is(err, ErrNoQueue):
+		c.end(errCancelledBy("queue '" + c.queue + "' deleted"))
+	default:
+		c.end(storeError("basic.consume", err))
 	}
 }
 
@@ -269,6 +301,10 @@ func (ch *Channel) unrecord(c *consumer, tag uint64, cl *Claim) {
 // (which may auto-delete the queue), then Deliveries closes.
 func (c *consumer) exit() {
 	c.cancel()
+	if c.res != nil {
+		c.res.Cancel()
+		c.res = nil
+	}
 	ch := c.ch
 	ch.mu.Lock()
 	if ch.consumers[c.tag] == c {

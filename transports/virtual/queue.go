@@ -217,6 +217,19 @@ func (q *queue) sweep() {
 	q.tmu.Unlock()
 	ctx := context.Background()
 	be := q.b.backend
+	if ex, ok := be.(Expirer); ok {
+		expired, next, err := ex.Expire(ctx, q.name, time.Now())
+		if err != nil {
+			return
+		}
+		for i := range expired {
+			q.b.deadLetter(q, &expired[i], reasonExpired)
+		}
+		if !next.IsZero() {
+			q.armExpiry(next)
+		}
+		return
+	}
 	for {
 		c, err := be.Fetch(ctx, q.name, false)
 		if err != nil {

@@ -309,6 +309,9 @@ func containsPtr[T any](s []*T, p *T) bool {
 
 // declareQueue implements queue.declare for connection c.
 func (b *Broker) declareQueue(ctx context.Context, c *Conn, rq route.Queue) (transports.QueueInfo, error) {
+	if strings.HasPrefix(rq.Name, "amq.") && !rq.Passive {
+		return transports.QueueInfo{}, brokerError(403, "queue name '%s' contains reserved prefix 'amq.*'", rq.Name)
+	}
 	n, err := rq.Normalize()
 	if err != nil {
 		return transports.QueueInfo{}, brokerError(406, "%v", err)
@@ -332,8 +335,6 @@ func (b *Broker) declareQueue(ctx context.Context, c *Conn, rq route.Queue) (tra
 		}
 	case n.Passive:
 		err = errNoQueue(n.Name)
-	case strings.HasPrefix(n.Name, "amq.") && rq.Name != "":
-		err = brokerError(403, "queue name '%s' contains reserved prefix 'amq.*'", n.Name)
 	default:
 		q, err = b.createQueueLocked(ctx, c, n)
 	}
