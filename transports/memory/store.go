@@ -28,6 +28,12 @@ var (
 
 func newStore() *store { return &store{queues: make(map[string]*mqueue)} }
 
+// NewBackend returns a new, empty in-process store: the [virtual.Backend]
+// under every [Broker], which also implements [virtual.Reserver] and
+// [virtual.Expirer]. Use it to build a [virtual.Broker] directly, for
+// example to test the virtual layer; [New] is the usual way in.
+func NewBackend() virtual.Backend { return newStore() }
+
 // mqueue is one queue.
 type mqueue struct {
 	mu      sync.Mutex

@@ -314,7 +314,14 @@ func (c *consumer) exit() {
 	c.b.removeConsumer(c)
 	c.errMu.Lock()
 	c.ended = true
+	err := c.err
 	c.errMu.Unlock()
 	close(c.out)
 	close(c.done)
+	if errors.Is(err, transports.ErrConnLost) {
+		// The store failed: the connection is dead. Its shutdown waits
+		// for this pump, so it runs on its own goroutine, which ends
+		// with it.
+		go c.ch.conn.drop(err)
+	}
 }
