@@ -44,6 +44,9 @@
 //     (rejected, expired, maxlen) to the queue's dead-letter exchange and
 //     routing key with RabbitMQ's x-death header and cycle rule, x-expires,
 //     and priorities (x-max-priority), which the Backend serves natively.
+//     One difference from RabbitMQ: an x-message-ttl of 0 expires every
+//     message, where RabbitMQ still hands it to a consumer that is ready at
+//     that instant (the Broker cannot tell "at once" from "soon").
 //   - Publisher confirms (a store write that succeeded is an ack; a
 //     reject-publish overflow is a nack) and mandatory returns (inside the
 //     Confirmation in confirm mode, on Returns otherwise).

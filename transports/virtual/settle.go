@@ -122,17 +122,27 @@ func (ch *Channel) kickAllLocked() {
 	}
 }
 
-// Ack acknowledges one delivery, or with multiple every unsettled delivery
-// up to tag (all of them when tag is 0).
-func (ch *Channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
-	if err := ch.check(ctx, "basic.ack"); err != nil {
-		return err
+// take is the common start of Ack and Nack: it removes the deliveries
+// they settle, or fails (closing the channel for an unknown tag).
+func (ch *Channel) take(ctx context.Context, op string, tag uint64, multiple bool) ([]pending, error) {
+	if err := ch.check(ctx, op); err != nil {
+		return nil, err
 	}
 	ch.mu.Lock()
 	ps, err := ch.takeLocked(tag, multiple)
 	ch.mu.Unlock()
 	if err != nil {
-		return ch.fail(err)
+		return nil, ch.fail(err)
+	}
+	return ps, nil
+}
+
+// Ack acknowledges one delivery, or with multiple every unsettled delivery
+// up to tag (all of them when tag is 0).
+func (ch *Channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
+	ps, err := ch.take(ctx, "basic.ack", tag, multiple)
+	if err != nil {
+		return err
 	}
 	be := ch.b.backend
 	for i := range ps {
@@ -147,14 +157,9 @@ func (ch *Channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
 // redelivered; without, they are dead-lettered (reason "rejected") when
 // their queue has a dead-letter exchange, or dropped.
 func (ch *Channel) Nack(ctx context.Context, tag uint64, multiple, requeue bool) error {
-	if err := ch.check(ctx, "basic.nack"); err != nil {
-		return err
-	}
-	ch.mu.Lock()
-	ps, err := ch.takeLocked(tag, multiple)
-	ch.mu.Unlock()
+	ps, err := ch.take(ctx, "basic.nack", tag, multiple)
 	if err != nil {
-		return ch.fail(err)
+		return err
 	}
 	if requeue {
 		ch.requeue(ctx, ps)
