@@ -61,6 +61,7 @@ var memoryFeatures = transporttest.Features{
 	ServerNamedQueues:  true,
 	ExclusiveQueues:    true,
 	AutoDelete:         true,
+	Durability:         true,
 	Persistence:        true,
 	MessageCounts:      true,
 	ConsumerCounts:     true,
