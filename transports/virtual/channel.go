@@ -70,9 +70,9 @@ func (ch *Channel) check(ctx context.Context, op string) error {
 }
 
 // fail applies the SPI's error rules to err, returned by an operation of
-// this channel: a channel-level broker error closes the channel, a
-// connection-level one or a store failure kills the connection. It returns
-// the error for the caller.
+// this channel: a channel-level broker error (or a store operation cut
+// short by its ctx) closes the channel, a connection-level one or a store
+// failure kills the connection. It returns the error for the caller.
 func (ch *Channel) fail(err error) error {
 	var be *transports.Error
 	switch {
@@ -86,6 +86,8 @@ func (ch *Channel) fail(err error) error {
 	case errors.Is(err, transports.ErrConnLost):
 		ch.conn.drop(err)
 		return ch.conn.Err()
+	case errors.Is(err, transports.ErrChannelClosed):
+		ch.shutdown(context.Background(), err)
 	}
 	return err
 }

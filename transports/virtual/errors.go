@@ -48,12 +48,14 @@ func errUnknownTag(tag uint64) *transports.Error {
 	return brokerError(406, "unknown delivery tag %d", tag)
 }
 
-// storeError turns a failure of the Backend into the error a caller sees: a
-// context error stays one; anything else means the store, which is the
-// connection of a virtual transport, failed.
+// storeError turns a failure of the Backend into the error a caller sees.
+// A context error means the operation may or may not have reached the
+// store, so, as the SPI requires, it closes the channel: the error wraps
+// both ctx's error and [transports.ErrChannelClosed]. Anything else means
+// the store, which is the connection of a virtual transport, failed.
 func storeError(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("virtual: %s: %w", op, err)
+		return fmt.Errorf("virtual: %s: %w: %w", op, transports.ErrChannelClosed, err)
 	}
 	return fmt.Errorf("virtual: %s: %w: %w", op, transports.ErrConnLost, err)
 }

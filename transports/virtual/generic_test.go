@@ -117,6 +117,31 @@ func TestStoreFailureKillsTheConnection(t *testing.T) {
 	}
 }
 
+func TestStoreCallCutShortClosesTheChannel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, p := newPlain(t)
+	conn, err := b.Connect(ctx, transports.ConnectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	ch, _ := conn.Channel(ctx)
+	if _, err := ch.QueueDeclare(ctx, route.NewQueue("q")); err != nil {
+		t.Fatal(err)
+	}
+	cut := error(context.DeadlineExceeded)
+	p.failPut.Store(&cut)
+	_, err = ch.Publish(ctx, transports.Publishing{RoutingKey: "q"})
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, transports.ErrChannelClosed) {
+		t.Fatalf("publish cut short in the store: %v", err)
+	}
+	<-ch.Done()
+	if conn.Err() != nil {
+		t.Fatalf("the connection died: %v", conn.Err())
+	}
+}
+
 func TestMaxLengthBytesNeedsByteCounts(t *testing.T) {
 	ctx := context.Background()
 	b, _ := newPlain(t)
