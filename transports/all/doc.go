@@ -1,0 +1,24 @@
+// Package all registers every transport bundled with kelp, for programs
+// configured by URL alone. Import it for its side effect:
+//
+//	import _ "github.com/kelpmq/kelp/transports/all"
+//
+// after which [github.com/kelpmq/kelp/conn.Dial] understands every bundled
+// scheme: "memory://" (package
+// [github.com/kelpmq/kelp/transports/memory]) and "amqp://", "amqps://",
+// "pyamqp://", "librabbitmq://" (package
+// [github.com/kelpmq/kelp/transports/amqp]). Drivers added to kelp later
+// are added here too, so a program that imports this package accepts
+// every URL kelp can serve.
+//
+// Programs that use one transport should import that driver instead, which
+// links only its client library. The package has no API; importing it
+// only runs the drivers' init functions, which register their schemes in
+// the [github.com/kelpmq/kelp/transports] registry. It starts no
+// goroutines.
+package all
+
+import (
+	_ "github.com/kelpmq/kelp/transports/amqp"   // amqp, amqps, pyamqp, librabbitmq
+	_ "github.com/kelpmq/kelp/transports/memory" // memory
+)
