@@ -28,7 +28,9 @@ type Config struct {
 // see the package documentation for what that means for shared stores.
 type Broker struct {
 	backend Backend
+	catalog Catalog // the backend's, when it shares bindings
 	log     *slog.Logger
+	remotes sync.Map // queue name -> *queue: queues known only to the catalog
 
 	// mu guards the topology and the connection set. Publishing takes it
 	// for reading only.
@@ -59,6 +61,7 @@ func NewBroker(backend Backend, cfg Config) *Broker {
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
+	b.catalog, _ = backend.(Catalog)
 	b.scratchers.New = func() any { return new(scratch) }
 	for name, kind := range map[string]route.Kind{
 		"amq.direct": route.Direct, "amq.fanout": route.Fanout, "amq.topic": route.Topic,

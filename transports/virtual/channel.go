@@ -171,7 +171,7 @@ func (ch *Channel) ExchangeDelete(ctx context.Context, name string, ifUnused boo
 	if err := ch.check(ctx, "exchange.delete"); err != nil {
 		return err
 	}
-	if err := ch.b.deleteExchange(name, ifUnused); err != nil {
+	if err := ch.b.deleteExchange(ctx, name, ifUnused); err != nil {
 		return ch.fail(err)
 	}
 	return nil
@@ -207,7 +207,7 @@ func (ch *Channel) QueueBind(ctx context.Context, queue, exchange, key string, a
 	if err := ch.check(ctx, "queue.bind"); err != nil {
 		return err
 	}
-	if err := ch.b.bind(ch.conn, destQueue+queue, exchange, key, args); err != nil {
+	if err := ch.b.bind(ctx, ch.conn, destQueue+queue, exchange, key, args); err != nil {
 		return ch.fail(err)
 	}
 	return nil
@@ -218,7 +218,7 @@ func (ch *Channel) QueueUnbind(ctx context.Context, queue, exchange, key string,
 	if err := ch.check(ctx, "queue.unbind"); err != nil {
 		return err
 	}
-	if err := ch.b.unbind(ch.conn, destQueue+queue, exchange, key, args); err != nil {
+	if err := ch.b.unbind(ctx, ch.conn, destQueue+queue, exchange, key, args); err != nil {
 		return ch.fail(err)
 	}
 	return nil
@@ -229,7 +229,7 @@ func (ch *Channel) ExchangeBind(ctx context.Context, destination, source, key st
 	if err := ch.check(ctx, "exchange.bind"); err != nil {
 		return err
 	}
-	if err := ch.b.bind(ch.conn, destExchange+destination, source, key, args); err != nil {
+	if err := ch.b.bind(ctx, ch.conn, destExchange+destination, source, key, args); err != nil {
 		return ch.fail(err)
 	}
 	return nil
@@ -240,7 +240,7 @@ func (ch *Channel) ExchangeUnbind(ctx context.Context, destination, source, key 
 	if err := ch.check(ctx, "exchange.unbind"); err != nil {
 		return err
 	}
-	if err := ch.b.unbind(ch.conn, destExchange+destination, source, key, args); err != nil {
+	if err := ch.b.unbind(ctx, ch.conn, destExchange+destination, source, key, args); err != nil {
 		return ch.fail(err)
 	}
 	return nil

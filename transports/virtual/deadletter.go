@@ -37,7 +37,7 @@ func (b *Broker) deadLetter(q *queue, env *Envelope, reason string) {
 
 	s := b.getScratch()
 	defer b.putScratch(s)
-	if err := b.route(dl.Exchange, dl.RoutingKey, dl.Headers, s, false); err != nil {
+	if err := b.route(context.Background(), dl.Exchange, dl.RoutingKey, dl.Headers, s, false); err != nil {
 		b.log.Debug("virtual: dead-letter exchange missing, message dropped", "queue", q.name, "dlx", q.dlx)
 		return
 	}

@@ -68,17 +68,25 @@
 // and Conn.Close wait for the goroutines they end; Broker.Close stops the
 // timers.
 //
-// # Topology lives in the process
+// # Topology: in the process, bindings optionally in the store
 //
 // Exchanges, queue definitions and bindings are kept by the Broker in
 // memory, as Kombu's virtual transport keeps exchange declarations; only
 // messages live in the Backend. For the in-process broker that is all
-// there is. A shared store (Redis, SQL) serving several processes needs
-// the bindings in the store too, so that a publisher in one process routes
-// to queues bound by another: that is a future optional interface next to
-// Backend (a binding table per exchange, read when routing and cached by
-// the Broker), which Redis implements with Kombu's _kombu.binding.<exchange>
-// sets. Exclusivity and x-expires are then per process.
+// there is. A store shared by several processes (Redis, SQL) also
+// implements [Catalog], which keeps queue bindings in the store: the
+// Broker writes bindings through to it and routes every publish by the
+// bindings it lists (rebuilding its router only when they change), so a
+// publisher in one process reaches queues bound in another, Python Kombu
+// processes included (Redis keeps them in Kombu's _kombu.binding.<exchange>
+// sets). Queue options (TTL, limits, dead-lettering), exclusivity and
+// x-expires remain per process: they apply in the processes that declared
+// the queue.
+//
+// Optional store interfaces, each discovered by type assertion with a
+// generic fallback: [Reserver] (a line of waiting fetchers, for strict
+// round robin among consumers), [Expirer] (atomic expiry of a queue's
+// head) and [Catalog] (shared bindings).
 //
 // # The Backend contract and how stores map onto it
 //

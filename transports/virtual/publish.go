@@ -33,7 +33,7 @@ func (ch *Channel) Publish(ctx context.Context, p transports.Publishing) (uint64
 		return 0, ch.fail(err)
 	}
 	s := &ch.scratch
-	if err := ch.b.route(p.Exchange, p.RoutingKey, p.Headers, s, true); err != nil {
+	if err := ch.b.route(ctx, p.Exchange, p.RoutingKey, p.Headers, s, true); err != nil {
 		return 0, ch.fail(err)
 	}
 	routed := len(s.queues) > 0

@@ -25,8 +25,11 @@ type exchange struct {
 	// e2e counts the bindings whose destination is an exchange; routing
 	// walks exchange graphs only when it is not zero.
 	e2e int
-	// bindings mirrors the router's bindings for inspection.
-	bindings map[bindKey]struct{}
+	// bindings mirrors the router's bindings (with their arguments) for
+	// inspection and for removal from a Catalog.
+	bindings map[bindKey]route.Table
+	// catalog is the router built from a shared Catalog's bindings.
+	catalog sharedRouter
 }
 
 // bindKey identifies a binding of an exchange.
@@ -120,8 +123,36 @@ func tableKey(t route.Table) string {
 	return route.Exchange{Arguments: t}.Key()
 }
 
-// deleteExchange implements exchange.delete.
-func (b *Broker) deleteExchange(name string, ifUnused bool) error {
+// deleteExchange implements exchange.delete. With a Catalog, the
+// exchange's bindings are removed from it too, whoever made them, as
+// deleting an exchange deletes its bindings.
+func (b *Broker) deleteExchange(ctx context.Context, name string, ifUnused bool) error {
+	if b.catalog == nil || name == "" || strings.HasPrefix(name, "amq.") {
+		return b.deleteExchangeLocal(name, ifUnused)
+	}
+	rows, err := b.catalog.Bindings(ctx, name)
+	if err != nil {
+		return storeError("exchange.delete", err)
+	}
+	if ifUnused && len(rows) > 0 {
+		return brokerError(406, "exchange '%s' in vhost '%s' in use", name, vhost)
+	}
+	if err := b.deleteExchangeLocal(name, ifUnused); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err == nil {
+			err = b.catalog.RemoveBinding(ctx, name, r)
+		}
+	}
+	if err != nil {
+		return storeError("exchange.delete", err)
+	}
+	return nil
+}
+
+// deleteExchangeLocal deletes an exchange from the Broker's own tables.
+func (b *Broker) deleteExchangeLocal(name string, ifUnused bool) error {
 	if name == "" {
 		return errDefaultExchange()
 	}
@@ -171,35 +202,53 @@ func (b *Broker) unbindDestLocked(dest string) {
 }
 
 // bind adds a binding from exchange source to dest (a prefixed
-// destination) after checking that both exist.
-func (b *Broker) bind(c *Conn, dest, source, key string, args route.Table) error {
+// destination) after checking that both exist. With a Catalog, a queue
+// binding is recorded there too.
+func (b *Broker) bind(ctx context.Context, c *Conn, dest, source, key string, args route.Table) error {
 	if source == "" || (dest[:1] == destExchange && dest[1:] == "") {
 		return errDefaultExchange()
 	}
+	if b.catalog != nil && dest[:1] == destExchange {
+		return fmt.Errorf("virtual: exchange-to-exchange bindings with a shared catalog: %w", transports.ErrUnsupported)
+	}
+	added, err := b.bindLocal(c, dest, source, key, args)
+	if err != nil || !added || b.catalog == nil {
+		return err
+	}
+	row := Binding{Queue: dest[1:], Key: key, Args: args}
+	if err := b.catalog.AddBinding(ctx, source, row); err != nil {
+		_ = b.unbindLocal(c, dest, source, key, args)
+		return storeError("queue.bind", err)
+	}
+	return nil
+}
+
+// bindLocal adds a binding to the Broker's own tables.
+func (b *Broker) bindLocal(c *Conn, dest, source, key string, args route.Table) (bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.checkDestLocked(c, dest); err != nil {
-		return err
+		return false, err
 	}
 	src := b.exchanges[source]
 	if src == nil {
-		return errNoExchange(source)
+		return false, errNoExchange(source)
 	}
 	added, err := src.router.Bind(key, args, dest)
 	if err != nil {
-		return brokerError(406, "invalid binding arguments: %v", err)
+		return false, brokerError(406, "invalid binding arguments: %v", err)
 	}
 	if !added {
-		return nil
+		return false, nil
 	}
 	if dest[:1] == destExchange {
 		src.e2e++
 	}
 	if src.bindings == nil {
-		src.bindings = make(map[bindKey]struct{})
+		src.bindings = make(map[bindKey]route.Table)
 	}
-	src.bindings[bindKey{dest, key, tableKey(args)}] = struct{}{}
-	return nil
+	src.bindings[bindKey{dest, key, tableKey(args)}] = args.Clone()
+	return true, nil
 }
 
 // checkDestLocked reports a missing or foreign-exclusive destination.
@@ -219,11 +268,25 @@ func (b *Broker) checkDestLocked(c *Conn, dest string) error {
 }
 
 // unbind removes a binding; a missing binding, queue or exchange is not an
-// error. An auto-delete exchange left without bindings is deleted.
-func (b *Broker) unbind(c *Conn, dest, source, key string, args route.Table) error {
+// error. An auto-delete exchange left without bindings is deleted. With a
+// Catalog, a queue binding is removed from it too.
+func (b *Broker) unbind(ctx context.Context, c *Conn, dest, source, key string, args route.Table) error {
 	if source == "" {
 		return errDefaultExchange()
 	}
+	if err := b.unbindLocal(c, dest, source, key, args); err != nil {
+		return err
+	}
+	if b.catalog != nil && dest[:1] == destQueue {
+		if err := b.catalog.RemoveBinding(ctx, source, Binding{Queue: dest[1:], Key: key, Args: args}); err != nil {
+			return storeError("queue.unbind", err)
+		}
+	}
+	return nil
+}
+
+// unbindLocal removes a binding from the Broker's own tables.
+func (b *Broker) unbindLocal(c *Conn, dest, source, key string, args route.Table) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if q := b.queues[dest[1:]]; dest[:1] == destQueue && q != nil {
@@ -248,13 +311,22 @@ func (b *Broker) unbind(c *Conn, dest, source, key string, args route.Table) err
 // route appends to s.queues the queues a message published to exName with
 // key and headers goes to, each once. publish reports a client publish,
 // which internal exchanges refuse. A missing exchange is a 404.
-func (b *Broker) route(exName, key string, headers route.Table, s *scratch, publish bool) error {
+func (b *Broker) route(ctx context.Context, exName, key string, headers route.Table, s *scratch, publish bool) error {
+	s.queues = s.queues[:0]
+	var rows []Binding
+	if b.catalog != nil && exName != "" {
+		var err error
+		if rows, err = b.catalog.Bindings(ctx, exName); err != nil {
+			return storeError("basic.publish", err)
+		}
+	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	s.queues = s.queues[:0]
 	if exName == "" {
 		if q := b.queues[key]; q != nil {
 			s.queues = append(s.queues, q)
+		} else if b.catalog != nil {
+			s.queues = append(s.queues, b.remoteQueue(key))
 		}
 		return nil
 	}
@@ -264,6 +336,17 @@ func (b *Broker) route(exName, key string, headers route.Table, s *scratch, publ
 	}
 	if publish && ex.def.Internal {
 		return brokerError(403, "cannot publish to internal exchange '%s' in vhost '%s'", exName, vhost)
+	}
+	if b.catalog != nil {
+		s.names = ex.shared(rows).Route(key, headers, s.names[:0])
+		for _, d := range s.names {
+			q := b.queues[d[1:]]
+			if q == nil {
+				q = b.remoteQueue(d[1:])
+			}
+			s.queues = append(s.queues, q)
+		}
+		return nil
 	}
 	s.names = ex.router.Route(key, headers, s.names[:0])
 	if ex.e2e == 0 {
@@ -377,6 +460,7 @@ func (b *Broker) createQueueLocked(ctx context.Context, c *Conn, def route.Queue
 type deletion struct {
 	q         *queue
 	consumers []*consumer
+	bindings  map[string][]Binding // to remove from a shared Catalog, by exchange
 }
 
 // unlinkQueueLocked removes q from the topology and its bindings.
@@ -386,8 +470,11 @@ func (b *Broker) unlinkQueueLocked(q *queue) []deletion {
 	}
 	delete(b.queues, q.name)
 	q.deleted = true
-	b.unbindDestLocked(destQueue + q.name)
 	d := deletion{q: q, consumers: q.consumers}
+	if b.catalog != nil {
+		d.bindings = b.queueBindingsLocked(q.name)
+	}
+	b.unbindDestLocked(destQueue + q.name)
 	q.consumers = nil
 	return []deletion{d}
 }
@@ -398,6 +485,13 @@ func (b *Broker) finishQueueDelete(ctx context.Context, d deletion) int {
 	d.q.stopTimers()
 	for _, c := range d.consumers {
 		c.stop(errCancelledBy("queue '" + d.q.name + "' deleted"))
+	}
+	for ex, rows := range d.bindings {
+		for _, r := range rows {
+			if err := b.catalog.RemoveBinding(ctx, ex, r); err != nil {
+				b.log.Warn("virtual: removing a binding from the catalog failed", "queue", d.q.name, "err", err)
+			}
+		}
 	}
 	n, err := b.backend.DeleteQueue(ctx, d.q.name)
 	if err != nil && !errors.Is(err, ErrNoQueue) {

@@ -1,0 +1,111 @@
+package virtual
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/kelpmq/kelp/route"
+)
+
+// Catalog is an optional interface of a [Backend] that several processes
+// share (Redis, SQL): it keeps queue bindings in the store, so that a
+// publisher in one process routes to the queues bound by another. Kombu's
+// Redis transport keeps them in the _kombu.binding.<exchange> sets; a
+// Python publisher and a kelp consumer (or the reverse) then see the same
+// routes.
+//
+// With a Catalog the Broker writes every queue binding through to it (on
+// QueueBind, QueueUnbind and queue deletion) and routes each publish by
+// the exchange's bindings as the Catalog lists them, rebuilding its router
+// only when the list changed. Messages routed to a queue this process never
+// declared are stored without the queue's options (TTL, limits,
+// dead-lettering), which are known only to the processes that declared it.
+// Exchanges are still declared per process (as in Kombu): publishing to an
+// exchange this process did not declare is a 404. Exchange-to-exchange
+// bindings are refused with [transports.ErrUnsupported].
+type Catalog interface {
+	// AddBinding records a binding of exchange. Adding it twice is a
+	// no-op.
+	AddBinding(ctx context.Context, exchange string, b Binding) error
+	// RemoveBinding removes a binding of exchange; a missing one is not an
+	// error.
+	RemoveBinding(ctx context.Context, exchange string, b Binding) error
+	// Bindings returns the bindings of exchange, in any order. The Broker
+	// does not keep or modify the slice.
+	Bindings(ctx context.Context, exchange string) ([]Binding, error)
+}
+
+// Binding is a queue binding as a [Catalog] stores it.
+type Binding struct {
+	// Queue is the bound queue.
+	Queue string
+	// Key is the binding key (a pattern on topic exchanges).
+	Key string
+	// Args are the binding arguments (the match table of a headers
+	// exchange); nil when there are none.
+	Args route.Table
+}
+
+// sharedRouter caches the router built from an exchange's bindings in a
+// Catalog. Publishers hold Broker.mu for reading, so it has its own lock.
+type sharedRouter struct {
+	mu     sync.Mutex
+	rows   []Binding
+	router route.Router
+}
+
+// shared returns the router for rows, rebuilding it when they changed.
+func (ex *exchange) shared(rows []Binding) route.Router {
+	s := &ex.catalog
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.router != nil && sameBindings(s.rows, rows) {
+		return s.router
+	}
+	r, _ := route.NewRouter(ex.def.Kind)
+	for _, b := range rows {
+		// A binding the kind refuses (a bad x-match written by another
+		// client) routes nothing, as it could never have been made here.
+		_, _ = r.Bind(b.Key, b.Args, destQueue+b.Queue)
+	}
+	s.rows, s.router = slices.Clone(rows), r
+	return r
+}
+
+// sameBindings reports whether two listings hold the same bindings in the
+// same order (a store lists a set in a stable order while it is unchanged).
+func sameBindings(a, b []Binding) bool {
+	return slices.EqualFunc(a, b, func(x, y Binding) bool {
+		return x.Queue == y.Queue && x.Key == y.Key && tableKey(x.Args) == tableKey(y.Args)
+	})
+}
+
+// queueBindingsLocked lists the bindings of a queue known to this Broker,
+// by exchange, for removal from the Catalog.
+func (b *Broker) queueBindingsLocked(queue string) map[string][]Binding {
+	dest := destQueue + queue
+	var out map[string][]Binding
+	for name, ex := range b.exchanges {
+		for k := range ex.bindings {
+			if k.dest != dest {
+				continue
+			}
+			if out == nil {
+				out = make(map[string][]Binding)
+			}
+			out[name] = append(out[name], Binding{Queue: queue, Key: k.key, Args: ex.bindings[k]})
+		}
+	}
+	return out
+}
+
+// remoteQueue returns a stand-in for a queue this process did not declare:
+// messages go to the store under its name, with no options.
+func (b *Broker) remoteQueue(name string) *queue {
+	if q, ok := b.remotes.Load(name); ok {
+		return q.(*queue)
+	}
+	q, _ := b.remotes.LoadOrStore(name, newQueue(b, route.Queue{Name: name}))
+	return q.(*queue)
+}
