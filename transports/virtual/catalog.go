@@ -22,8 +22,11 @@ import (
 // declared are stored without the queue's options (TTL, limits,
 // dead-lettering), which are known only to the processes that declared it.
 // Exchanges are still declared per process (as in Kombu): publishing to an
-// exchange this process did not declare is a 404. Exchange-to-exchange
-// bindings are refused with [transports.ErrUnsupported].
+// exchange this process did not declare is a 404. A publish to the
+// default exchange whose routing key names no queue declared here is
+// stored under that name (the queue may exist in another process), so it
+// is never returned as unroutable. Exchange-to-exchange bindings are
+// refused with [transports.ErrUnsupported].
 type Catalog interface {
 	// AddBinding records a binding of exchange. Adding it twice is a
 	// no-op.

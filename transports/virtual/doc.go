@@ -56,7 +56,9 @@
 // channel and a connection-level one the connection; a failure of the
 // Backend (other than a missing queue) is reported as
 // [transports.ErrConnLost], because the store is the virtual transport's
-// connection.
+// connection; a store call cut short by its ctx closes the channel (the
+// error wraps both ctx's error and [transports.ErrChannelClosed]), since the
+// store may or may not have done it.
 //
 // # Goroutines
 //
