@@ -144,10 +144,12 @@ func (b *Broker) Connections() int { return b.vb.Connections() }
 // connector dials one Broker.
 type connector struct{ b *Broker }
 
+// Connect implements [transports.Connector].
 func (c connector) Connect(ctx context.Context, opts transports.ConnectOptions) (transports.Conn, error) {
 	return c.b.Connect(ctx, opts)
 }
 
+// Address implements [transports.Connector].
 func (c connector) Address() string { return c.b.addr }
 
 // Process-wide brokers reached by URL.
