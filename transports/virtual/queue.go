@@ -373,5 +373,6 @@ type cancelError struct{ why string }
 
 // Error implements error.
 func (e *cancelError) Error() string { return transports.ErrConsumerCancelled.Error() + ": " + e.why }
+
 // Unwrap makes the error match transports.ErrConsumerCancelled.
 func (e *cancelError) Unwrap() error { return transports.ErrConsumerCancelled }
