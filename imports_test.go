@@ -28,6 +28,7 @@ var allowedImports = []struct {
 	{pkg: "transports/", mayUse: []string{"transports", "transports/virtual", "route", "internal/actor"}, subtree: true},
 	{pkg: "conn", mayUse: []string{"transports", "route", "codec", "internal/actor", "mux"}},
 	{pkg: "fuzz", mayUse: []string{"*"}},
+	{pkg: "integration", mayUse: []string{"*"}},
 	{pkg: "cmd/", mayUse: []string{"*"}, subtree: true},
 	{pkg: "examples/", mayUse: []string{"*"}, subtree: true},
 	{pkg: "", mayUse: nil}, // the root package: documentation only

@@ -1,0 +1,135 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/kelpmq/kelp/route"
+	"github.com/kelpmq/kelp/transports"
+)
+
+// Environment variables of the integration-test convention, shared by
+// every transport.
+const (
+	// EnvCI, set to "1" (by .ci/run), turns "broker unreachable" skips
+	// into failures.
+	EnvCI = "KELP_CI"
+	// EnvAMQPURL overrides the URL of the RabbitMQ the tests use,
+	// [DefaultAMQPURL] by default.
+	EnvAMQPURL = "KELP_AMQP_URL"
+)
+
+// Broker is one test's handle on the broker of a [Target]: how to reach it
+// and the faults it can inject. A Broker belongs to the test that opened
+// it; what it creates is removed when that test ends.
+type Broker interface {
+	// Transport names the transport: "memory", "amqp".
+	Transport() string
+
+	// Connector dials the broker directly.
+	Connector() transports.Connector
+
+	// Link returns a new network path to the broker, with its own
+	// connector, on which network faults are injected (a [Proxy] for
+	// network transports). It is closed when the test ends.
+	Link(t testing.TB) Link
+
+	// Queue returns a durable queue with a name no other test uses; it is
+	// deleted when the test ends.
+	Queue(t testing.TB, label string) route.Queue
+
+	// Ready returns the number of ready messages in a queue.
+	Ready(ctx context.Context, queue string) (int, error)
+
+	// CloseConnections closes, from the broker's side, every connection
+	// whose connection name is name (see conn.Config.Name) and returns how
+	// many it closed. The clients see a forced close (AMQP's 320).
+	CloseConnections(t testing.TB, name string) int
+
+	// Stop stops the broker as a node restart does: every connection is
+	// closed and new ones are refused until [Broker.Start]. Messages in
+	// durable queues survive. The broker is started again when the test
+	// ends, even if the test fails.
+	Stop(t testing.TB)
+
+	// Start starts the broker after [Broker.Stop] and returns once it
+	// accepts connections. Starting a running broker does nothing.
+	Start(t testing.TB)
+}
+
+// Link is a network path to a broker on which tests inject faults. Every
+// method returns once the fault is in effect.
+type Link interface {
+	// Connector dials the broker through the link. Its connections
+	// notice a silent path within a few seconds (short heartbeats).
+	Connector() transports.Connector
+
+	// Cut kills every connection through the link as a network failure
+	// would and returns how many there were. New connections succeed.
+	Cut() int
+
+	// SetDown(true) makes the broker unreachable through the link: live
+	// connections are cut and new ones fail, until SetDown(false).
+	SetDown(down bool)
+
+	// Refused returns the number of connection attempts that failed
+	// because the link was down.
+	Refused() int
+
+	// WaitRefused waits until n connection attempts in total have failed
+	// because the link was down, or ctx ends.
+	WaitRefused(ctx context.Context, n int) error
+
+	// Hold black-holes the link: nothing passes and nothing is closed
+	// until Release. It reports false, doing nothing, on a transport
+	// without a network (memory).
+	Hold() bool
+
+	// Release ends a Hold.
+	Release()
+}
+
+// Target is a transport the integration tests run on.
+type Target struct {
+	// Name names the transport in subtest names.
+	Name string
+	// Open returns a Broker for t, or skips t with one line saying why
+	// the broker cannot be reached (fails it instead under KELP_CI=1).
+	Open func(t testing.TB) Broker
+}
+
+// Targets returns the transports the integration tests run on: memory
+// always, then AMQP (RabbitMQ), which skips when unreachable.
+func Targets() []Target {
+	return []Target{
+		{Name: "memory", Open: openMemory},
+		{Name: "amqp", Open: openAMQP},
+	}
+}
+
+// Run runs fn as a subtest on each of [Targets], one at a time, each
+// checked for goroutine leaks ([NoLeaks]).
+func Run(t *testing.T, fn func(t *testing.T, b Broker)) {
+	t.Helper()
+	for _, tg := range Targets() {
+		t.Run(tg.Name, func(t *testing.T) {
+			NoLeaks(t)
+			fn(t, tg.Open(t))
+		})
+	}
+}
+
+// unavailable skips t because what is needed is missing, or fails it when
+// KELP_CI=1 says every broker must be there.
+func unavailable(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv(EnvCI) == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// errStopped is the refusal of a stopped memory broker.
+var errStopped = errors.New("integration: broker stopped")
