@@ -126,14 +126,19 @@ const (
 )
 
 // classify is the one place that decides whether an error is worth
-// retrying, and how. Context errors and closed handles are permanent;
-// connection loss asks for a reconnect; a closed channel, a lost confirm
-// and a temporary broker code (313, 320, 405, 506) are retried; every
-// other broker code, codec error and invalid option is permanent.
+// retrying, and how. A lost confirm is always retried, whatever ended its
+// channel (conn may have closed the channel itself, after its connection
+// died, so the cause can read "closed"). Otherwise context errors and
+// closed handles are permanent; connection loss asks for a reconnect; a
+// closed channel and a temporary broker code (313, 320, 405, 506) are
+// retried; every other broker code, codec error and invalid option is
+// permanent.
 func classify(err error) errClass {
 	switch {
 	case err == nil:
 		return classPermanent
+	case errors.Is(err, ErrConfirmLost):
+		return classRetry
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, ErrClosed), errors.Is(err, transports.ErrClosed),
 		errors.Is(err, transports.ErrUnsupported), errors.Is(err, ErrInvalidOption):

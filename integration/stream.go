@@ -85,7 +85,7 @@ type Progress struct {
 }
 
 // Flow is a running [Stream]: its publishers and its consumer run on
-// goroutines of their own until [Flow.Finish].
+// goroutines of their own until [Flow.Finish], or until the test ends.
 type Flow struct {
 	s      Stream
 	t      testing.TB
@@ -143,7 +143,16 @@ func (s Stream) Start(ctx context.Context, t testing.TB, c *conn.Connection, q r
 		close(f.pubsDone)
 	}()
 	go f.consume()
+	t.Cleanup(f.stop) // when the test ends without Finish
 	return f
+}
+
+// stop ends the publishers and the consumer and waits for them.
+func (f *Flow) stop() {
+	f.cancel()
+	<-f.pubsDone
+	<-f.consDone
+	f.cons.Stop()
 }
 
 // Progress returns how far the flow got.
@@ -365,13 +374,10 @@ func (f *Flow) Finish(ctx context.Context, ready func(ctx context.Context, queue
 	case <-ctx.Done():
 		f.problem("the stream did not complete in time: %v", ctx.Err())
 	}
-	f.cancel()
-	<-f.pubsDone
-	<-f.consDone
 	if f.cons.C() != f.c0 {
 		f.problem("the consumer's C changed")
 	}
-	f.cons.Stop()
+	f.stop()
 	f.takeLeftovers(ctx)
 	if ready != nil {
 		n, err := ready(ctx, f.q.Name)
