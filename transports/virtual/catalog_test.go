@@ -163,16 +163,8 @@ func TestCatalogSharesBindingsBetweenProcesses(t *testing.T) {
 // returns are not claimed, nor exchange bindings.
 func TestConformanceCatalogBackend(t *testing.T) {
 	brokers := map[transports.Connector]*virtual.Broker{}
-	f := transporttest.Features{
-		ExchangeKinds: []route.Kind{route.Direct, route.Topic, route.Fanout, route.Headers},
-		FIFO:          true, Priorities: true, Confirms: true, Recover: true, RoundRobin: true,
-		MessageTTL: true, QueueExpires: true, MaxLength: true, DeadLetter: true,
-		ServerNamedQueues: true, ExclusiveQueues: true, AutoDelete: true, Durability: true,
-		Persistence: true, MessageCounts: true, ConsumerCounts: true, BinaryHeaders: true, TimeHeaders: true,
-		Hooks: transporttest.Hooks{
-			DropConnections: func(t *testing.T, c transports.Connector) { brokers[c].DropConnections("", nil) },
-		},
-	}
+	f := features(brokers)
+	f.Returns, f.ExchangeBindings, f.RoundRobin = false, false, true
 	transporttest.Run(t, f, func(t *testing.T) transports.Connector {
 		b := virtual.NewBroker(newSharedStore(), virtual.Config{})
 		t.Cleanup(func() { _ = b.Close(context.Background()) })

@@ -56,36 +56,25 @@ func newPlain(t *testing.T) (*virtual.Broker, *plain) {
 	return b, p
 }
 
-// The conformance suite over the generic paths. Round robin is not claimed:
-// without a Reserver, waiting consumers race.
-func TestConformanceGenericBackend(t *testing.T) {
-	var brokers = map[transports.Connector]*virtual.Broker{}
-	f := transporttest.Features{
-		ExchangeKinds:     []route.Kind{route.Direct, route.Topic, route.Fanout, route.Headers},
-		FIFO:              true,
-		Priorities:        true,
-		Confirms:          true,
-		Returns:           true,
-		ExchangeBindings:  true,
-		Recover:           true,
-		MessageTTL:        true,
-		QueueExpires:      true,
-		MaxLength:         true,
-		DeadLetter:        true,
-		ServerNamedQueues: true,
-		ExclusiveQueues:   true,
-		AutoDelete:        true,
-		Durability:        true,
-		Persistence:       true,
-		MessageCounts:     true,
-		ConsumerCounts:    true,
-		BinaryHeaders:     true,
-		TimeHeaders:       true,
+// features is what a Broker claims over any store; suites below adjust it.
+func features(brokers map[transports.Connector]*virtual.Broker) transporttest.Features {
+	return transporttest.Features{
+		ExchangeKinds: []route.Kind{route.Direct, route.Topic, route.Fanout, route.Headers},
+		FIFO:          true, Priorities: true, Confirms: true, Returns: true, ExchangeBindings: true,
+		Recover: true, MessageTTL: true, QueueExpires: true, MaxLength: true, DeadLetter: true,
+		ServerNamedQueues: true, ExclusiveQueues: true, AutoDelete: true, Durability: true,
+		Persistence: true, MessageCounts: true, ConsumerCounts: true, BinaryHeaders: true, TimeHeaders: true,
 		Hooks: transporttest.Hooks{
 			DropConnections: func(t *testing.T, c transports.Connector) { brokers[c].DropConnections("", nil) },
 		},
 	}
-	transporttest.Run(t, f, func(t *testing.T) transports.Connector {
+}
+
+// The conformance suite over the generic paths. Round robin is not claimed:
+// without a Reserver, waiting consumers race.
+func TestConformanceGenericBackend(t *testing.T) {
+	brokers := map[transports.Connector]*virtual.Broker{}
+	transporttest.Run(t, features(brokers), func(t *testing.T) transports.Connector {
 		b, _ := newPlain(t)
 		c := connector{b}
 		brokers[c] = b
@@ -93,7 +82,10 @@ func TestConformanceGenericBackend(t *testing.T) {
 	})
 }
 
-func TestStoreFailureKillsTheConnection(t *testing.T) {
+// publishWithFailingStore publishes to a declared queue after making the
+// store's Put fail with cause, and returns the connection, the channel and
+// Publish's error.
+func publishWithFailingStore(t *testing.T, cause error) (transports.Conn, transports.Channel, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	b, p := newPlain(t)
@@ -101,13 +93,19 @@ func TestStoreFailureKillsTheConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	ch, _ := conn.Channel(ctx)
 	if _, err := ch.QueueDeclare(ctx, route.NewQueue("q")); err != nil {
 		t.Fatal(err)
 	}
-	broken := errors.New("store: connection reset")
-	p.failPut.Store(&broken)
+	p.failPut.Store(&cause)
 	_, err = ch.Publish(ctx, transports.Publishing{RoutingKey: "q"})
+	return conn, ch, err
+}
+
+func TestStoreFailureKillsTheConnection(t *testing.T) {
+	broken := errors.New("store: connection reset")
+	conn, _, err := publishWithFailingStore(t, broken)
 	if !errors.Is(err, transports.ErrConnLost) || !errors.Is(err, broken) {
 		t.Fatalf("publish with a broken store: %v", err)
 	}
@@ -118,21 +116,7 @@ func TestStoreFailureKillsTheConnection(t *testing.T) {
 }
 
 func TestStoreCallCutShortClosesTheChannel(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	b, p := newPlain(t)
-	conn, err := b.Connect(ctx, transports.ConnectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	ch, _ := conn.Channel(ctx)
-	if _, err := ch.QueueDeclare(ctx, route.NewQueue("q")); err != nil {
-		t.Fatal(err)
-	}
-	cut := error(context.DeadlineExceeded)
-	p.failPut.Store(&cut)
-	_, err = ch.Publish(ctx, transports.Publishing{RoutingKey: "q"})
+	conn, ch, err := publishWithFailingStore(t, context.DeadlineExceeded)
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, transports.ErrChannelClosed) {
 		t.Fatalf("publish cut short in the store: %v", err)
 	}
