@@ -1,0 +1,128 @@
+package integration_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kelpmq/kelp/conn"
+	"github.com/kelpmq/kelp/integration"
+)
+
+// fault is one fault of a self-healing scenario: inject breaks the
+// connection of epoch e; it returns once the connection noticed (it may
+// still be reconnecting).
+type fault struct {
+	name string
+	// link: connect through a Link (network faults) instead of directly.
+	link bool
+	// at lists the numbers of acked messages at which to inject.
+	at     []int
+	inject func(t *testing.T, ctx context.Context, env *faultEnv, e uint64)
+}
+
+// faultEnv is what a fault acts on.
+type faultEnv struct {
+	b    integration.Broker
+	link integration.Link
+	cfg  conn.Config
+	w    *integration.Watch
+}
+
+// The self-healing scenarios of issue 4: while a paced stream of confirmed
+// publishes (several goroutines) and acked consumes runs, the connection
+// is broken, several times for the quick faults. Every scenario checks
+// the same invariants: nothing confirmed is lost (duplicates are counted
+// and logged), the consumer delivers on the same Go channel, the epoch
+// bumps once per fault, every call returns within its ctx, and no
+// goroutine leaks (integration.Run).
+func TestSelfHealing(t *testing.T) {
+	faults := []fault{
+		{
+			name: "broker closes the connection",
+			at:   []int{400, 1400},
+			inject: func(t *testing.T, ctx context.Context, env *faultEnv, e uint64) {
+				if n := env.b.CloseConnections(t, env.cfg.Name); n != 1 {
+					t.Fatalf("the broker closed %d connections named %s, want 1", n, env.cfg.Name)
+				}
+			},
+		},
+		{
+			name: "node restart",
+			at:   []int{400},
+			inject: func(t *testing.T, ctx context.Context, env *faultEnv, e uint64) {
+				start := time.Now()
+				env.b.Stop(t)
+				if err := env.w.WaitLost(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+				env.b.Start(t)
+				t.Logf("broker down for %v", time.Since(start).Round(time.Millisecond))
+			},
+		},
+		{
+			name: "network cut",
+			link: true,
+			at:   []int{400, 1400},
+			inject: func(t *testing.T, ctx context.Context, env *faultEnv, e uint64) {
+				if n := env.link.Cut(); n < 1 {
+					t.Fatalf("the cut closed %d connections", n)
+				}
+			},
+		},
+		{
+			name: "network black hole",
+			link: true,
+			at:   []int{400},
+			inject: func(t *testing.T, ctx context.Context, env *faultEnv, e uint64) {
+				if !env.link.Hold() {
+					t.Skipf("%s has no network to black-hole", env.b.Transport())
+				}
+				start := time.Now()
+				err := env.w.WaitLost(ctx, e)
+				env.link.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("the black hole was noticed after %v", time.Since(start).Round(time.Millisecond))
+			},
+		},
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			integration.Run(t, func(t *testing.T, b integration.Broker) {
+				runFault(t, b, f)
+			})
+		})
+	}
+}
+
+func runFault(t *testing.T, b integration.Broker, f fault) {
+	ctx := integration.Ctx(t, 90*time.Second)
+	cfg, w := integration.Config(t, "selfheal")
+	env := &faultEnv{b: b, cfg: cfg, w: w}
+	ctr := b.Connector()
+	if f.link {
+		env.link = b.Link(t)
+		ctr = env.link.Connector()
+	}
+	c := integration.Open(t, ctr, cfg)
+	s := integration.Stream{Messages: 2400, Rate: 600}
+	flow := s.Start(ctx, t, c, b.Queue(t, "selfheal"))
+	for _, at := range f.at {
+		p := flow.WaitAcked(ctx, at)
+		if p.Confirmed >= s.Messages {
+			t.Errorf("fault at %+v: the publishers had finished", p)
+		}
+		e := c.Epoch()
+		f.inject(t, ctx, env, e)
+		if err := w.WaitOpen(ctx, e+1); err != nil {
+			t.Fatalf("not reconnected after the fault: %v", err)
+		}
+	}
+	r := flow.Finish(ctx, b.Ready)
+	r.Check(t)
+	if want := uint64(1 + len(f.at)); c.Epoch() < want {
+		t.Errorf("epoch %d after %d faults, want at least %d", c.Epoch(), len(f.at), want)
+	}
+}
