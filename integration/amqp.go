@@ -80,6 +80,7 @@ type amqpBroker struct {
 }
 
 func openAMQP(t testing.TB) Broker {
+	t.Helper()
 	AMQPURL(t)
 	ctr, err := amqp.NewConnector(amqpProbe.cfg)
 	if err != nil {

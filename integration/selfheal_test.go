@@ -34,7 +34,7 @@ type faultEnv struct {
 // is broken, several times for the quick faults. Every scenario checks
 // the same invariants: nothing confirmed is lost (duplicates are counted
 // and logged), the consumer delivers on the same Go channel, the epoch
-// bumps once per fault, every call returns within its ctx, and no
+// bumps with every fault, every call returns within its ctx, and no
 // goroutine leaks (integration.Run).
 func TestSelfHealing(t *testing.T) {
 	faults := []fault{
