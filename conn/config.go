@@ -17,6 +17,8 @@ const (
 	// DefaultConfirmWindow is the number of unconfirmed publishes a
 	// connection keeps in flight before new publishes wait.
 	DefaultConfirmWindow = 256
+	// MaxPublishChannels bounds [Config.PublishChannels].
+	MaxPublishChannels = 64
 	// DefaultPrefetch is the prefetch count of a consumer without
 	// [WithPrefetch].
 	DefaultPrefetch = 100
@@ -108,6 +110,18 @@ type Config struct {
 	// [DefaultConfirmWindow].
 	ConfirmWindow int
 
+	// PublishChannels is the size of the connection's pool of publisher
+	// channels: the broker channels (opened lazily, in confirm mode)
+	// that every [Producer] of the connection shares. Publishes take them
+	// in turns, so concurrent publishers spread over up to this many
+	// channels (on RabbitMQ, one broker process each), all sharing
+	// ConfirmWindow. With more than one, two publishes that overlap in
+	// time may reach their queue in either order; publishes made one
+	// after the other (each returning before the next starts) keep their
+	// order only with confirms on. Zero means 1; at most
+	// [MaxPublishChannels].
+	PublishChannels int
+
 	// Codecs is the serializer and compressor registry. Nil means
 	// [codec.Default].
 	Codecs *codec.Registry
@@ -150,6 +164,9 @@ func (c Config) Validate() error {
 	}
 	if c.ConfirmWindow < 0 {
 		bad("negative confirm window %d", c.ConfirmWindow)
+	}
+	if c.PublishChannels < 0 || c.PublishChannels > MaxPublishChannels {
+		bad("publish channels %d out of range 0..%d", c.PublishChannels, MaxPublishChannels)
 	}
 	if c.MaxDecompressedSize < 0 {
 		bad("negative max decompressed size %d", c.MaxDecompressedSize)
@@ -194,6 +211,9 @@ func (c Config) withDefaults() (settings, error) {
 	}
 	if c.ConfirmWindow == 0 {
 		c.ConfirmWindow = DefaultConfirmWindow
+	}
+	if c.PublishChannels == 0 {
+		c.PublishChannels = 1
 	}
 	if c.Codecs == nil {
 		c.Codecs = codec.Default

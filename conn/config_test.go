@@ -20,6 +20,8 @@ func TestConfigValidate(t *testing.T) {
 		"timeout":        {ConnectTimeout: -1},
 		"window":         {ConfirmWindow: -1},
 		"max size":       {MaxDecompressedSize: -1},
+		"pub channels":   {PublishChannels: -1},
+		"pub channels+":  {PublishChannels: conn.MaxPublishChannels + 1},
 		"backoff":        {Reconnect: conn.Backoff{MaxAttempts: -2}},
 		"serializer":     {Serializer: "nope"},
 		"accept unknown": {Accept: []string{"nope"}},

@@ -49,7 +49,8 @@ type Connection struct {
 type session struct {
 	epoch uint64
 	tconn transports.Conn
-	pub   atomic.Pointer[channel] // fast path to the publisher channel
+	pubs  []atomic.Pointer[channel] // the publisher channels, opened lazily (Config.PublishChannels)
+	turn  atomic.Uint64             // round-robin position over pubs
 
 	// Owned by the connection actor.
 	ctl, get *channel
@@ -201,7 +202,7 @@ func (c *Connection) run(ctx context.Context) (err error) {
 			lastErr = err
 			continue
 		}
-		sess := &session{epoch: epoch, tconn: tc}
+		sess := &session{epoch: epoch, tconn: tc, pubs: make([]atomic.Pointer[channel], c.cfg.PublishChannels)}
 		c.sess = sess
 		c.state.set(snapshot{StateChange: StateChange{State: StateOpen, Epoch: epoch}, sess: sess})
 		c.cfg.Logger.Info("conn: connected", "epoch", epoch)
@@ -380,15 +381,17 @@ const (
 var errSessionGone = errors.New("conn: session gone")
 
 // sessionChannel returns a live shared channel of the current session,
-// opening it if needed.
+// opening it if needed. Publishers take the publisher channels in turns.
 func (c *Connection) sessionChannel(ctx context.Context, slot chanSlot) (*channel, error) {
 	for {
 		sess, err := c.awaitSession(ctx, 0, slot == slotPub)
 		if err != nil {
 			return nil, err
 		}
+		var pub *atomic.Pointer[channel]
 		if slot == slotPub {
-			if ch := sess.pub.Load(); ch != nil && !ch.dead() {
+			pub = sess.nextPub()
+			if ch := pub.Load(); ch != nil && !ch.dead() {
 				return ch, nil
 			}
 		}
@@ -401,7 +404,7 @@ func (c *Connection) sessionChannel(ctx context.Context, slot chanSlot) (*channe
 			case slotGet:
 				p = &sess.get
 			case slotPub:
-				if ch := sess.pub.Load(); ch != nil && !ch.dead() {
+				if ch := pub.Load(); ch != nil && !ch.dead() {
 					return ch, nil
 				}
 			}
@@ -414,7 +417,7 @@ func (c *Connection) sessionChannel(ctx context.Context, slot chanSlot) (*channe
 			}
 			sess.add(ch)
 			if slot == slotPub {
-				sess.pub.Store(ch)
+				pub.Store(ch)
 			} else {
 				*p = ch
 			}
@@ -431,6 +434,11 @@ func (c *Connection) sessionChannel(ctx context.Context, slot chanSlot) (*channe
 		}
 		return ch, nil
 	}
+}
+
+// nextPub returns the publisher channel slot whose turn it is.
+func (s *session) nextPub() *atomic.Pointer[channel] {
+	return &s.pubs[(s.turn.Add(1)-1)%uint64(len(s.pubs))]
 }
 
 // waitNewSession waits until the snapshot no longer shows sess.

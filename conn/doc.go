@@ -47,9 +47,13 @@
 // # Goroutines and channels
 //
 // Each broker channel is driven by an actor goroutine of its own. The
-// connection shares one channel for publishing (in confirm mode), one for
-// declarations and one for [Connection.Get]; each consumer has its own
-// (see [WithChannels]). Every goroutine kelp starts belongs to a
+// connection keeps a bounded pool of channels, opened lazily and shared by
+// every caller: Config.PublishChannels channels for publishing (in
+// confirm mode; one by default), taken in turns, one for declarations and
+// one for [Connection.Get]; each consumer has its own (see
+// [WithChannels]). So a Connection and its Producers are safe for
+// concurrent use, and the number of broker channels stays bounded
+// however many goroutines publish. Every goroutine kelp starts belongs to a
 // Connection or a Consumer and ends with it: [Connection.Close],
 // [Consumer.Stop], [Consumer.Drain].
 //

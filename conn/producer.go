@@ -11,8 +11,9 @@ import (
 )
 
 // Producer publishes messages with a set of default options. It is cheap:
-// any number of Producers share the connection's publisher channel, whose
-// actor pipelines the confirmations of concurrent publishes.
+// any number of Producers share the connection's pool of publisher
+// channels ([Config.PublishChannels]), whose actors pipeline the
+// confirmations of concurrent publishes.
 //
 // A Producer is safe for concurrent use.
 type Producer struct {
@@ -127,7 +128,7 @@ func (c *Connection) buildPublishing(o publishOptions, body any) (transports.Pub
 	}, nil
 }
 
-// publish sends pub once on the publisher channel of the current session.
+// publish sends pub once on a publisher channel of the current session.
 func (c *Connection) publish(ctx context.Context, pub transports.Publishing) error {
 	if !c.pubs.enter() {
 		return ErrClosed
