@@ -150,6 +150,7 @@ func (a *amqpBroker) CloseConnections(t testing.TB, name string) int {
 // until Start short.
 func (a *amqpBroker) Stop(t testing.TB) {
 	t.Helper()
+	Disruptive(t)
 	t.Cleanup(func() { a.Start(t) })
 	a.stopped = true
 	rabbitmqctl(t, "stop_app")

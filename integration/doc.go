@@ -20,7 +20,9 @@
 //   - [Broker.Stop] and [Broker.Start]: a node restart (rabbitmqctl
 //     stop_app/start_app, which every client of the machine's RabbitMQ
 //     notices: keep the downtime short). The broker is always started
-//     again when the test ends, even when it fails;
+//     again when the test ends, even when it fails. Stopping a shared
+//     broker needs KELP_DISRUPTIVE=1 ([Disruptive]); such tests are named
+//     TestDisruptive* and .ci/run runs them serially, apart from the rest;
 //   - [Broker.Link]: a network path with its own connector, which can be
 //     cut, black-holed (so that only heartbeats notice) and taken down
 //     (connections refused). On RabbitMQ it is a [Proxy] on loopback; on

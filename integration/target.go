@@ -19,7 +19,22 @@ const (
 	// EnvAMQPURL overrides the URL of the RabbitMQ the tests use,
 	// [DefaultAMQPURL] by default.
 	EnvAMQPURL = "KELP_AMQP_URL"
+	// EnvDisruptive, set to "1", lets tests restart shared brokers (see
+	// [Disruptive]). .ci/run sets it in a serial step of its own that runs
+	// the tests named TestDisruptive*.
+	EnvDisruptive = "KELP_DISRUPTIVE"
 )
+
+// Disruptive skips t unless KELP_DISRUPTIVE=1: t stops or pauses a broker
+// that other packages' tests share, which would fail them if they ran at
+// the same time. Name such tests TestDisruptive* so that .ci/run runs
+// them, one package at a time.
+func Disruptive(t testing.TB) {
+	t.Helper()
+	if os.Getenv(EnvDisruptive) != "1" {
+		t.Skipf("disrupts a shared broker: runs only with %s=1, one package at a time", EnvDisruptive)
+	}
+}
 
 // Broker is one test's handle on the broker of a [Target]: how to reach it
 // and the faults it can inject. A Broker belongs to the test that opened
@@ -51,7 +66,8 @@ type Broker interface {
 	// Stop stops the broker as a node restart does: every connection is
 	// closed and new ones are refused until [Broker.Start]. Messages in
 	// durable queues survive. The broker is started again when the test
-	// ends, even if the test fails.
+	// ends, even if the test fails. Stopping a shared broker (RabbitMQ)
+	// skips the test unless KELP_DISRUPTIVE=1 ([Disruptive]).
 	Stop(t testing.TB)
 
 	// Start starts the broker after [Broker.Stop] and returns once it
