@@ -98,8 +98,9 @@ func OpenConnector(rawURL string) (Connector, error) {
 func RedactURL(rawURL string) string {
 	if u, err := url.Parse(rawURL); err == nil && u.User != nil {
 		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "***")
-			return u.String()
+			u.User = url.UserPassword(u.User.Username(), "redacted")
+			// url escapes '*' in user info; write the marker by hand.
+			return strings.Replace(u.String(), ":redacted@", ":***@", 1)
 		}
 		return rawURL
 	}

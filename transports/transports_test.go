@@ -51,8 +51,8 @@ func TestErrorMatchesByCode(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{"amqp://guest:secret@localhost:5672//", "amqp://guest:%2A%2A%2A@localhost:5672//"},
-		{"redis://:pw@h:6379/0", "redis://:%2A%2A%2A@h:6379/0"},
+		{"amqp://guest:secret@localhost:5672//", "amqp://guest:***@localhost:5672//"},
+		{"redis://:pw@h:6379/0", "redis://:***@h:6379/0"},
 		{"amqp://guest@h//", "amqp://guest@h//"},
 		{"memory://", "memory://"},
 		{"amqp://u:p%zz@h/", "amqp://u:***@h/"}, // unparsable escape: heuristic path
