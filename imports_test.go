@@ -27,12 +27,20 @@ var allowedImports = []struct {
 	{pkg: "transports/all", mayUse: []string{"transports/*", "transports", "route", "internal/actor"}},
 	{pkg: "transports/", mayUse: []string{"transports", "transports/virtual", "route", "internal/actor"}, subtree: true},
 	{pkg: "conn", mayUse: []string{"transports", "route", "codec", "internal/actor", "mux"}},
+	{pkg: "simple", mayUse: toolkitA},
+	{pkg: "pool", mayUse: toolkitA},
+	{pkg: "broadcast", mayUse: toolkitA},
+	{pkg: "compat/carrot", mayUse: toolkitA},
 	{pkg: "fuzz", mayUse: []string{"*"}},
 	{pkg: "integration", mayUse: []string{"*"}},
 	{pkg: "cmd/", mayUse: []string{"*"}, subtree: true},
 	{pkg: "examples/", mayUse: []string{"*"}, subtree: true},
 	{pkg: "", mayUse: nil}, // the root package: documentation only
 }
+
+// toolkitA is what Kombu's toolkit packages above conn (simple, pool,
+// broadcast, compat/carrot) may import: never a concrete driver.
+var toolkitA = []string{"conn", "route", "codec", "transports", "mux"}
 
 const module = "github.com/kelpmq/kelp"
 
