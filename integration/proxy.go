@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // Proxy is a TCP proxy on loopback between clients and a broker, for
@@ -22,6 +24,12 @@ import (
 //   - [Proxy.SetDown] makes the broker unreachable: live connections are
 //     cut and new ones are reset as soon as they are accepted, until
 //     SetDown(false). [Proxy.WaitRefused] waits for refused attempts.
+//   - [Proxy.Reset] closes every live connection with a TCP reset (RST)
+//     rather than an orderly close.
+//   - [Proxy.Shape] slows the path down: latency and jitter before every
+//     forwarded chunk, and a bandwidth cap; the zero [Shape] lifts it.
+//   - [Proxy.CutAfter] cuts the connection that carries the next n bytes
+//     exactly after them, in the middle of whatever frame they belong to.
 //
 // A Proxy is safe for concurrent use. It owns one goroutine accepting and
 // two per forwarded connection; [Proxy.Close] ends them all and waits.
@@ -38,6 +46,23 @@ type Proxy struct {
 	gate    chan struct{} // closed while forwarding; open while held
 	down    bool
 	stopped bool
+	shape   Shape
+	rnd     *rand.Rand    // jitter; guarded by mu
+	budget  int64         // bytes left before a CutAfter fires; -1 when unarmed
+	fired   chan struct{} // closed when the armed CutAfter fires
+}
+
+// Shape is a degraded network path for [Proxy.Shape]. The zero Shape
+// forwards at full speed.
+type Shape struct {
+	// Latency delays every forwarded chunk, in each direction.
+	Latency time.Duration
+	// Jitter adds a uniformly random extra delay in [0, Jitter) to each
+	// chunk. Chunks of one direction keep their order.
+	Jitter time.Duration
+	// Bandwidth caps each direction of each connection, in bytes per
+	// second. Zero means no cap.
+	Bandwidth int
 }
 
 // pair is one client connection and its upstream connection.
@@ -75,6 +100,8 @@ func NewProxy(target string) (*Proxy, error) {
 		refused: newCounter(),
 		pairs:   map[*pair]struct{}{},
 		gate:    gate,
+		rnd:     rand.New(rand.NewPCG(1, 2)),
+		budget:  -1,
 	}
 	p.wg.Go(p.accept)
 	return p, nil
@@ -147,9 +174,10 @@ func reset(c net.Conn) {
 	c.Close()
 }
 
-// pipe copies src to dst, waiting at the gate before every write. When src
-// ends while the proxy is held, the end is not passed on until release, so
-// that a black hole stays silent.
+// pipe copies src to dst, waiting at the gate before every write and
+// applying the shape and an armed CutAfter. When src ends while the proxy
+// is held, the end is not passed on until release, so that a black hole
+// stays silent.
 func (p *Proxy) pipe(pr *pair, src, dst net.Conn) {
 	defer p.wg.Done()
 	defer p.forget(pr)
@@ -160,15 +188,89 @@ func (p *Proxy) pipe(pr *pair, src, dst net.Conn) {
 		if !p.pass(pr) {
 			return
 		}
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+		for chunk := buf[:n]; len(chunk) > 0; {
+			size, delay, ok := p.plan(len(chunk))
+			if !ok || !p.wait(pr, delay) {
 				return
 			}
+			if _, werr := dst.Write(chunk[:size]); werr != nil {
+				return
+			}
+			if p.spend(size) {
+				return
+			}
+			chunk = chunk[size:]
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// plan returns how much of an n-byte chunk to write next and how long to
+// wait first, under the current shape and cut budget; ok is false when an
+// armed cut has nothing left to let through.
+func (p *Proxy) plan(n int) (size int, delay time.Duration, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	size, sh := n, p.shape
+	if sh.Bandwidth > 0 {
+		// At most a tenth of a second's worth at a time, so that a cap
+		// is smooth rather than bursty.
+		size = min(size, max(sh.Bandwidth/10, 1))
+		delay += time.Duration(size) * time.Second / time.Duration(sh.Bandwidth)
+	}
+	delay += sh.Latency
+	if sh.Jitter > 0 {
+		delay += time.Duration(p.rnd.Int64N(int64(sh.Jitter)))
+	}
+	if p.budget >= 0 {
+		if p.budget == 0 {
+			p.fire()
+			return 0, 0, false
+		}
+		size = min(size, int(min(p.budget, int64(size))))
+	}
+	return size, delay, true
+}
+
+// spend counts size forwarded bytes against an armed cut and reports
+// whether the cut fired on this pair.
+func (p *Proxy) spend(size int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.budget < 0 {
+		return false
+	}
+	p.budget = max(p.budget-int64(size), 0)
+	if p.budget > 0 {
+		return false
+	}
+	p.fire()
+	return true
+}
+
+// fire disarms the cut; p.mu must be held. The caller's pipe then
+// returns, which kills its pair.
+func (p *Proxy) fire() {
+	p.budget = -1
+	close(p.fired)
+}
+
+// wait sleeps for d unless the pair or the proxy dies first.
+func (p *Proxy) wait(pr *pair, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-pr.dead:
+	case <-p.closed:
+	}
+	return false
 }
 
 // pass waits while the proxy is held; false when the pair or the proxy
@@ -196,16 +298,57 @@ func (p *Proxy) forget(pr *pair) {
 // failure would, and returns how many there were. Connections made later
 // are forwarded (unless the proxy is down).
 func (p *Proxy) Cut() int {
-	p.mu.Lock()
-	pairs := make([]*pair, 0, len(p.pairs))
-	for pr := range p.pairs {
-		pairs = append(pairs, pr)
-	}
-	p.mu.Unlock()
+	pairs := p.live()
 	for _, pr := range pairs {
 		pr.kill()
 	}
 	return len(pairs)
+}
+
+// live returns the live pairs.
+func (p *Proxy) live() []*pair {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pairs := make([]*pair, 0, len(p.pairs))
+	for pr := range p.pairs {
+		pairs = append(pairs, pr)
+	}
+	return pairs
+}
+
+// Reset closes every live connection through the proxy with a TCP reset
+// on both sides, as a crashed middlebox would, and returns how many there
+// were. Connections made later are forwarded (unless the proxy is down).
+func (p *Proxy) Reset() int {
+	pairs := p.live()
+	for _, pr := range pairs {
+		reset(pr.client)
+		reset(pr.upstream)
+		pr.kill()
+	}
+	return len(pairs)
+}
+
+// Shape degrades every connection through the proxy, live and new, until
+// the next call; Shape(Shape{}) restores full speed.
+func (p *Proxy) Shape(s Shape) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.shape = s
+}
+
+// CutAfter arms a cut: the proxy forwards n more bytes, counted over every
+// connection and both directions, then kills the connection that carried
+// the last of them, in the middle of its write (so mid-frame, unless the
+// count happens to end one). The returned channel closes when the cut
+// fires. A later CutAfter replaces one that has not fired (whose channel
+// then never closes).
+func (p *Proxy) CutAfter(n int64) <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.budget = max(n, 0)
+	p.fired = make(chan struct{})
+	return p.fired
 }
 
 // Hold stops forwarding in both directions without closing anything, until

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,6 +163,80 @@ func TestProxy(t *testing.T) {
 		c2, r2 := dialEcho(t, p)
 		if err := roundTrip(c2, r2, 5*time.Second); err != nil {
 			t.Fatalf("after SetDown(false): %v", err)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		p := newProxy(t)
+		c, r := dialEcho(t, p)
+		if err := roundTrip(c, r, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if n := p.Reset(); n != 1 {
+			t.Fatalf("Reset closed %d connections, want 1", n)
+		}
+		if err := roundTrip(c, r, 5*time.Second); !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+			t.Fatalf("round trip after Reset: %v, want a connection reset", err)
+		}
+		c2, r2 := dialEcho(t, p)
+		if err := roundTrip(c2, r2, 5*time.Second); err != nil {
+			t.Fatalf("a new connection after Reset: %v", err)
+		}
+	})
+	t.Run("shape", func(t *testing.T) {
+		p := newProxy(t)
+		c, r := dialEcho(t, p)
+		const latency = 50 * time.Millisecond
+		p.Shape(integration.Shape{Latency: latency, Jitter: 10 * time.Millisecond})
+		start := time.Now()
+		if err := roundTrip(c, r, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		// A lower bound only: the path is at least as slow as asked.
+		if took := time.Since(start); took < 2*latency {
+			t.Fatalf("round trip with %v latency each way took %v", latency, took)
+		}
+		const bw, size = 8 << 10, 4 << 10 // 4 KiB at 8 KiB/s; the echo streams back as it arrives
+		p.Shape(integration.Shape{Bandwidth: bw})
+		start = time.Now()
+		line := make([]byte, size)
+		for i := range line {
+			line[i] = 'x'
+		}
+		line[size-1] = '\n'
+		if _, err := c.Write(line); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.ReadString('\n')
+		if err != nil || len(got) != size {
+			t.Fatalf("read %d bytes (%v), want %d", len(got), err, size)
+		}
+		if took, want := time.Since(start), size*time.Second/bw; took < want*9/10 {
+			t.Fatalf("%d bytes at %d B/s took %v, want at least %v", size, bw, took, want)
+		}
+		p.Shape(integration.Shape{})
+		if err := roundTrip(c, r, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("cut after", func(t *testing.T) {
+		p := newProxy(t)
+		c, r := dialEcho(t, p)
+		fired := p.CutAfter(13) // one round trip (10 bytes), then 3 bytes of the next
+		if err := roundTrip(c, r, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-fired:
+			t.Fatal("the cut fired before its bytes went through")
+		default:
+		}
+		if err := roundTrip(c, r, 5*time.Second); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("round trip across the cut: %v, want the connection closed", err)
+		}
+		<-fired
+		c2, r2 := dialEcho(t, p)
+		if err := roundTrip(c2, r2, 5*time.Second); err != nil {
+			t.Fatalf("a new connection after the cut: %v", err)
 		}
 	})
 	t.Run("closed", func(t *testing.T) {

@@ -17,14 +17,14 @@ import (
 // Stream is the workload of the fault tests: Publishers goroutines publish
 // Messages messages with unique ids (the JSON body is the id, 0 to
 // Messages-1) through confirmed publishes that retry across reconnects,
-// while one consumer acks every delivery. Faults are injected while it
+// while Consumers consumers ack every delivery. Faults are injected while it
 // runs; [Flow.Finish] then checks what the promise of kelp is about:
 //
 //   - every confirmed publish was delivered and acked at least once
 //     (duplicates are allowed, counted and logged);
 //   - every call (Publish, Ack, Get) returned within its ctx, give or take
 //     Slack;
-//   - the consumer delivered on the same Go channel throughout;
+//   - every consumer delivered on the same Go channel throughout;
 //   - nothing is left in the queue once every delivery was acked.
 //
 // The zero value is a small stream with the defaults below.
@@ -34,11 +34,14 @@ type Stream struct {
 	Publishers int
 	// Messages is the number of messages published in total. Default 1000.
 	Messages int
+	// Consumers is the number of consumers (each a [conn.Consumer] with
+	// broker channels of its own) sharing the queue. Default 1.
+	Consumers int
 	// Rate caps the publishing rate in messages per second, over all
 	// publishers, so that a stream lasts long enough for its faults.
 	// Zero means no cap.
 	Rate int
-	// Prefetch is the consumer's prefetch. Default 50.
+	// Prefetch is each consumer's prefetch. Default 50.
 	Prefetch int
 	// CallTimeout bounds each Publish, Ack and Get call. Default 20s.
 	CallTimeout time.Duration
@@ -57,6 +60,9 @@ func (s Stream) withDefaults() Stream {
 	}
 	if s.Messages == 0 {
 		s.Messages = 1000
+	}
+	if s.Consumers == 0 {
+		s.Consumers = 1
 	}
 	if s.Prefetch == 0 {
 		s.Prefetch = 50
@@ -84,23 +90,23 @@ type Progress struct {
 	Acked int
 }
 
-// Flow is a running [Stream]: its publishers and its consumer run on
+// Flow is a running [Stream]: its publishers and its consumers run on
 // goroutines of their own until [Flow.Finish], or until the test ends.
 type Flow struct {
 	s      Stream
 	t      testing.TB
 	c      *conn.Connection
 	q      route.Queue
-	cons   *conn.Consumer
-	c0     <-chan conn.Delivery // the consumer's C at the start
-	ctx    context.Context      // of the publishers and the consumer; ended by Finish
+	cons   []*conn.Consumer
+	c0     []<-chan conn.Delivery // each consumer's C at the start
+	ctx    context.Context        // of the publishers and the consumers; ended by Finish
 	cancel context.CancelFunc
 	start  time.Time
 
 	next     atomic.Int64
 	retries  atomic.Int64
 	pubsDone chan struct{}
-	consDone chan struct{}
+	consDone chan struct{} // closed when every consumer goroutine returned
 
 	mu        sync.Mutex
 	confirmed []bool
@@ -117,42 +123,58 @@ type Flow struct {
 }
 
 // Start subscribes to q (declaring it) and starts the publishers and the
-// consumer on c. ctx bounds the whole stream.
+// consumers on c. ctx bounds the whole stream.
 func (s Stream) Start(ctx context.Context, t testing.TB, c *conn.Connection, q route.Queue) *Flow {
 	t.Helper()
 	s = s.withDefaults()
-	cons, err := c.Consume(ctx, []route.Queue{q}, conn.WithPrefetch(s.Prefetch))
-	if err != nil {
-		t.Fatalf("Consume: %v", err)
-	}
 	f := &Flow{
-		s: s, t: t, c: c, q: q, cons: cons, c0: cons.C(), start: time.Now(),
+		s: s, t: t, c: c, q: q, start: time.Now(),
 		pubsDone:  make(chan struct{}),
 		consDone:  make(chan struct{}),
 		confirmed: make([]bool, s.Messages),
 		acks:      make([]int, s.Messages),
 		changed:   make(chan struct{}),
 	}
-	f.ctx, f.cancel = context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for range s.Publishers {
-		wg.Go(f.publish)
+	for range s.Consumers {
+		cons, err := c.Consume(ctx, []route.Queue{q}, conn.WithPrefetch(s.Prefetch))
+		if err != nil {
+			for _, cons := range f.cons {
+				cons.Stop()
+			}
+			t.Fatalf("Consume: %v", err)
+		}
+		f.cons = append(f.cons, cons)
+		f.c0 = append(f.c0, cons.C())
 	}
+	f.ctx, f.cancel = context.WithCancel(ctx)
+	var pubs, subs sync.WaitGroup
+	for range s.Publishers {
+		pubs.Go(f.publish)
+	}
+	for i := range f.cons {
+		subs.Go(func() { f.consume(i) })
+	}
+	subs.Go(f.waitComplete)
 	go func() {
-		wg.Wait()
+		pubs.Wait()
 		close(f.pubsDone)
 	}()
-	go f.consume()
+	go func() {
+		subs.Wait()
+		close(f.consDone)
+	}()
 	t.Cleanup(f.stop) // when the test ends without Finish
 	return f
 }
 
-// stop ends the publishers and the consumer and waits for them.
+// stop ends the publishers and the consumers and waits for them.
 func (f *Flow) stop() {
 	f.cancel()
 	<-f.pubsDone
 	<-f.consDone
-	f.cons.Stop()
+	for _, cons := range f.cons {
+		cons.Stop()
+	}
 }
 
 // Progress returns how far the flow got.
@@ -261,16 +283,15 @@ func (s Stream) retryPolicy(n *atomic.Int64) conn.RetryPolicy {
 	return p
 }
 
-// consume is the consumer goroutine: it acks every delivery until every
-// confirmed message was acked after the publishers ended.
-func (f *Flow) consume() {
-	defer close(f.consDone)
+// consume is the goroutine of consumer i: it acks every delivery until
+// every confirmed message was acked after the publishers ended.
+func (f *Flow) consume(i int) {
 	pubsDone := f.pubsDone
 	for {
 		select {
-		case d, ok := <-f.c0:
+		case d, ok := <-f.c0[i]:
 			if !ok {
-				f.problem("the consumer's channel closed mid-stream (Err: %v)", f.cons.Err())
+				f.problem("consumer %d's channel closed mid-stream (Err: %v)", i, f.cons[i].Err())
 				return
 			}
 			f.settle(f.ctx, d)
@@ -280,6 +301,27 @@ func (f *Flow) consume() {
 			return
 		}
 		if pubsDone == nil && f.complete() {
+			return
+		}
+	}
+}
+
+// waitComplete ends the consumers (by cancelling the flow's ctx) once the
+// publishers are done and every confirmed message was acked: all but one
+// of them are then waiting on an empty channel.
+func (f *Flow) waitComplete() {
+	<-f.pubsDone // closed by stop too
+	for {
+		f.mu.Lock()
+		missing, changed := f.missing, f.changed
+		f.mu.Unlock()
+		if missing == 0 {
+			f.cancel()
+			return
+		}
+		select {
+		case <-changed:
+		case <-f.ctx.Done():
 			return
 		}
 	}
@@ -310,6 +352,9 @@ func (f *Flow) settle(ctx context.Context, d conn.Delivery) {
 		f.stale++ // the broker redelivers it
 	case errors.Is(err, conn.ErrConnectionLost), errors.Is(err, conn.ErrChannelClosed):
 		f.ackLost++ // the channel died under the ack: redelivered too
+	case errors.Is(err, context.Canceled) && f.ctx.Err() != nil && ctx == f.ctx:
+		// The stream completed while this consumer held a duplicate: it
+		// goes back to the queue, and Finish takes it.
 	default:
 		f.problems = append(f.problems, fmt.Sprintf("ack of %d: %v", id, err))
 	}
@@ -363,7 +408,7 @@ type Result struct {
 }
 
 // Finish waits, bounded by ctx, until the publishers are done and every
-// confirmed message was acked; stops the consumer; takes what is left in
+// confirmed message was acked; stops the consumers; takes what is left in
 // the queue (duplicates) with Get; checks that the queue is empty with
 // ready (nil skips that check) and returns what the flow observed. Check
 // the result with [Result.Check].
@@ -374,8 +419,10 @@ func (f *Flow) Finish(ctx context.Context, ready func(ctx context.Context, queue
 	case <-ctx.Done():
 		f.problem("the stream did not complete in time: %v", ctx.Err())
 	}
-	if f.cons.C() != f.c0 {
-		f.problem("the consumer's C changed")
+	for i, cons := range f.cons {
+		if cons.C() != f.c0[i] {
+			f.problem("consumer %d's C changed", i)
+		}
 	}
 	f.stop()
 	f.takeLeftovers(ctx)
