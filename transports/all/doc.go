@@ -21,4 +21,5 @@ package all
 import (
 	_ "github.com/kelpmq/kelp/transports/amqp"   // amqp, amqps, pyamqp, librabbitmq
 	_ "github.com/kelpmq/kelp/transports/memory" // memory
+	_ "github.com/kelpmq/kelp/transports/redis"  // redis, rediss, redis+socket
 )

@@ -1,0 +1,100 @@
+// Package redis is kelp's Redis transport, wire-compatible with Kombu's
+// Redis transport (kombu.transport.redis, Kombu 5.x): Python Kombu or
+// Celery processes and kelp processes publish to and consume from the same
+// queues, exchanges and bindings. It registers the URL schemes redis,
+// rediss (TLS) and redis+socket (unix socket); see [ParseURL] for the
+// options, which are Kombu's transport options.
+//
+// The transport is built on package virtual: a [Connector] owns a
+// virtual.Broker (exchanges, queue definitions, consumers, prefetch,
+// delivery tags) whose message store is Redis, in Kombu's layout, through
+// one go-redis client shared by the Connector's Conns.
+//
+// # Wire layout (Kombu's, exactly)
+//
+// Every key is behind [Config.GlobalKeyPrefix] (Kombu's global_keyprefix).
+//
+//   - A queue is a list per priority step: the bare name for step 0,
+//     name+"\x06\x16"+step for the others ([Config.PrioritySteps], default
+//     0, 3, 6, 9). Publish is LPUSH; consumers take the oldest element
+//     (the right end) of the first non-empty step, step 0 first.
+//   - An element is Kombu's JSON envelope: body (base64), content-type,
+//     content-encoding, headers, and properties with body_encoding
+//     "base64", a uuid4 delivery_tag made at publish, delivery_info
+//     {exchange, routing_key}, priority, delivery_mode and the other AMQP
+//     properties under Kombu's names. kelp adds kelp_expires (per-queue
+//     TTL), which Python ignores.
+//   - Bindings are the sets _kombu.binding.<exchange>, members
+//     routing_key+"\x06\x16"+pattern+"\x06\x16"+queue. For a topic binding
+//     kelp stores a regular expression with AMQP's meaning ([TopicRegexp])
+//     that Python's re accepts, so a Python publisher routes kelp's
+//     bindings as kelp does; patterns written by Python peers (Kombu's own
+//     regex, where "*" may span dots) are evaluated as stored.
+//   - Unacknowledged messages are in the hash unacked (tag → JSON
+//     [envelope, exchange, routing_key]) and the sorted set unacked_index
+//     (tag → delivery time), and the visibility restore is guarded by the
+//     lock unacked_mutex, all as in Kombu.
+//   - kelp's additions, which Python ignores: _kelp.exchange.<name> (the
+//     declaration of an exchange, so a process that did not declare it
+//     still routes it by its kind; Kombu routes an undeclared topic
+//     exchange as direct and drops the message), _kelp.unacked_queue (tag
+//     → the queue a claim came from, so a restore returns the message
+//     there and nowhere else) and _kelp.unreadable (list elements that are
+//     not an envelope, moved aside instead of being lost or retried
+//     forever).
+//
+// # Priorities
+//
+// Kombu on Redis serves priority 0 first and 9 last; AMQP (and kelp)
+// serves the highest number first. kelp maps AMQP priority p to Kombu's
+// priority 9-min(p, 9) on the wire and back, so the meaning survives the
+// trip: a kelp message published with priority 9 is stored with Kombu
+// priority 0 in step 0, and both a Python consumer and a kelp consumer take
+// it first; a Python message with Kombu's default priority 0 reaches kelp
+// as priority 9. (Publish with priority 9 from kelp to match Kombu's
+// default.) Priorities above 9 count as 9. A queue declared by this
+// process without MaxPriority keeps every message in its bare list, in
+// FIFO order; a queue declared with MaxPriority clamps to it first; a queue
+// this process did not declare gets Kombu's placement. With the default
+// steps, priorities that share a step are served in FIFO order; set
+// priority_steps=0,1,2,3,4,5,6,7,8,9 for exact ordering.
+//
+// # Better than Kombu, still compatible
+//
+//   - No window where a popped message lives only in process memory: a Lua
+//     script pops the message and records it in unacked and unacked_index
+//     in one atomic step, and settling (ack, reject, requeue) is one
+//     script too. A consumer killed at any instant leaves each message
+//     either in its queue or in unacked, from where it is restored.
+//   - A live process refreshes the unacked_index score of its claims
+//     several times per visibility timeout, so neither kelp's nor Kombu's
+//     visibility restore takes a message from a live, slow consumer; only
+//     the claims of dead processes age past [Config.VisibilityTimeout] and
+//     are restored (to the head of their queue, marked redelivered) by any
+//     kelp process, every [Config.RestoreInterval], or on demand with
+//     [Connector.RestoreVisible].
+//   - Exact prefetch, requeue with the redelivered flag, purge, size and
+//     delete come from package virtual.
+//
+// # Goroutines, ownership, errors
+//
+// While a Connector has a live Conn it runs one maintenance goroutine
+// (claim refresh and visibility restore) and one goroutine per Conn that
+// waits for it to end; the last Conn to end stops them and closes the
+// client. Each consumer has the pump goroutine package virtual starts; a
+// waiting consumer holds one pooled Redis connection, blocked for at most
+// [Config.PollInterval] at a time (which also bounds how long Cancel
+// waits). Errors follow the SPI: a Redis failure kills the Conn with an
+// error wrapping transports.ErrConnLost, refused credentials are a 403,
+// and broker-style errors come from package virtual.
+//
+// # Differences from Kombu to know about
+//
+// Topology other than bindings (queue options such as TTL and limits,
+// exclusive and auto-delete queues) is per Connector, as Kombu keeps it
+// per process. A mandatory publish to the default exchange is never
+// returned (the queue may exist in another process). Headers exchanges are
+// kelp's own: their match table is stored in the pattern part of the
+// binding member. Fanout exchanges route through the binding sets to
+// queues (durable, unlike Kombu's PUB/SUB fanout).
+package redis
