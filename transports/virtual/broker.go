@@ -27,10 +27,11 @@ type Config struct {
 // A Broker is safe for concurrent use. Its topology lives in this process;
 // see the package documentation for what that means for shared stores.
 type Broker struct {
-	backend Backend
-	catalog Catalog // the backend's, when it shares bindings
-	log     *slog.Logger
-	remotes sync.Map // queue name -> *queue: queues known only to the catalog
+	backend  Backend
+	catalog  Catalog         // the backend's, when it shares bindings
+	xcatalog ExchangeCatalog // the backend's, when it shares exchanges too
+	log      *slog.Logger
+	remotes  sync.Map // queue name -> *queue: queues known only to the catalog
 
 	// mu guards the topology and the connection set. Publishing takes it
 	// for reading only.
@@ -39,6 +40,9 @@ type Broker struct {
 	queues    map[string]*queue
 	conns     map[*Conn]struct{}
 	closed    bool
+	// autoDeleted are auto-delete exchanges removed here and not yet from
+	// the ExchangeCatalog.
+	autoDeleted []string
 
 	// Fault injection and flow control (see admin.go).
 	block      atomic.Pointer[blockState]
@@ -62,6 +66,9 @@ func NewBroker(backend Backend, cfg Config) *Broker {
 		b.log = slog.New(slog.DiscardHandler)
 	}
 	b.catalog, _ = backend.(Catalog)
+	if b.catalog != nil {
+		b.xcatalog, _ = backend.(ExchangeCatalog)
+	}
 	b.scratchers.New = func() any { return new(scratch) }
 	for name, kind := range map[string]route.Kind{
 		"amq.direct": route.Direct, "amq.fanout": route.Fanout, "amq.topic": route.Topic,

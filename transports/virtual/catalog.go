@@ -48,6 +48,36 @@ type Binding struct {
 	// Args are the binding arguments (the match table of a headers
 	// exchange); nil when there are none.
 	Args route.Table
+	// Match, when not nil, decides which routing keys the binding matches,
+	// instead of the exchange kind's matcher: a store sets it for a
+	// pattern another client wrote in its own syntax (Kombu stores topic
+	// bindings as regular expressions, with matching that differs from
+	// AMQP's), so that the Broker routes as that client would. The Broker
+	// never sets it; AddBinding and RemoveBinding ignore it.
+	Match func(routingKey string) bool
+	// Pattern is the text Match was made from. The Broker compares it,
+	// with Queue, Key and Args, to notice that a listing changed.
+	Pattern string
+}
+
+// ExchangeCatalog is an optional interface of a [Catalog] that also keeps
+// exchange declarations in the store, so that a process that did not
+// declare an exchange still routes to it by its kind (Kombu keeps
+// exchange types per process, and a Python publisher that did not declare
+// a topic exchange routes it as direct).
+//
+// With an ExchangeCatalog the Broker records every exchange it declares
+// (PutExchange), forgets deleted ones (DeleteExchange), and adopts an
+// exchange it does not know from the store (Exchange) before it answers
+// a passive declare or routes a publish with a 404.
+type ExchangeCatalog interface {
+	// PutExchange records a declaration; recording it again overwrites.
+	PutExchange(ctx context.Context, def route.Exchange) error
+	// DeleteExchange forgets a declaration; a missing one is not an error.
+	DeleteExchange(ctx context.Context, name string) error
+	// Exchange returns the recorded declaration of name, and false when
+	// there is none.
+	Exchange(ctx context.Context, name string) (route.Exchange, bool, error)
 }
 
 // sharedRouter caches the router built from an exchange's bindings in a
@@ -67,20 +97,52 @@ func (ex *exchange) shared(rows []Binding) route.Router {
 		return s.router
 	}
 	r, _ := route.NewRouter(ex.def.Kind)
+	var custom []Binding
 	for _, b := range rows {
+		if b.Match != nil {
+			custom = append(custom, b)
+			continue
+		}
 		// A binding the kind refuses (a bad x-match written by another
 		// client) routes nothing, as it could never have been made here.
 		_, _ = r.Bind(b.Key, b.Args, destQueue+b.Queue)
 	}
+	if len(custom) > 0 && ex.def.Kind != route.Fanout && ex.def.Kind != route.Headers {
+		r = &matchRouter{Router: r, custom: custom}
+	}
 	s.rows, s.router = slices.Clone(rows), r
 	return r
+}
+
+// matchRouter routes the bindings that carry their own Match besides
+// those of the kind's router. Only Route is used on it.
+type matchRouter struct {
+	route.Router
+	custom []Binding
+}
+
+// Route appends the destinations of both kinds of binding, each once.
+func (m *matchRouter) Route(key string, headers route.Table, dst []string) []string {
+	dst = m.Router.Route(key, headers, dst)
+	n := len(dst)
+	for _, b := range m.custom {
+		if !b.Match(key) {
+			continue
+		}
+		d := destQueue + b.Queue
+		if !slices.Contains(dst[:n], d) && !slices.Contains(dst[n:], d) {
+			dst = append(dst, d)
+		}
+	}
+	return dst
 }
 
 // sameBindings reports whether two listings hold the same bindings in the
 // same order (a store lists a set in a stable order while it is unchanged).
 func sameBindings(a, b []Binding) bool {
 	return slices.EqualFunc(a, b, func(x, y Binding) bool {
-		return x.Queue == y.Queue && x.Key == y.Key && tableKey(x.Args) == tableKey(y.Args)
+		return x.Queue == y.Queue && x.Key == y.Key && x.Pattern == y.Pattern &&
+			(x.Match == nil) == (y.Match == nil) && tableKey(x.Args) == tableKey(y.Args)
 	})
 }
 

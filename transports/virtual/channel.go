@@ -160,7 +160,7 @@ func (ch *Channel) ExchangeDeclare(ctx context.Context, ex route.Exchange) error
 	if err := ch.check(ctx, "exchange.declare"); err != nil {
 		return err
 	}
-	if err := ch.b.declareExchange(ex); err != nil {
+	if err := ch.b.declareExchange(ctx, ex); err != nil {
 		return ch.fail(err)
 	}
 	return nil

@@ -35,44 +35,105 @@ type exchange struct {
 // bindKey identifies a binding of an exchange.
 type bindKey struct{ dest, key, args string }
 
-// declareExchange implements exchange.declare.
-func (b *Broker) declareExchange(ex route.Exchange) error {
+// declareExchange implements exchange.declare. With an ExchangeCatalog an
+// exchange declared by another process is adopted first (so passive
+// declares find it and redeclarations are compared with it), and a new
+// declaration is recorded there.
+func (b *Broker) declareExchange(ctx context.Context, ex route.Exchange) error {
+	if b.xcatalog != nil && ex.Name != "" {
+		if err := b.adoptExchange(ctx, ex.Name); err != nil {
+			return err
+		}
+		created, err := b.declareExchangeLocal(ex)
+		if err != nil || !created {
+			return err
+		}
+		b.mu.RLock()
+		def := b.exchanges[ex.Name]
+		b.mu.RUnlock()
+		if def == nil {
+			return nil
+		}
+		if err := b.xcatalog.PutExchange(ctx, def.def); err != nil {
+			return storeError("exchange.declare", err)
+		}
+		return nil
+	}
+	_, err := b.declareExchangeLocal(ex)
+	return err
+}
+
+// adoptExchange copies the declaration of an exchange this Broker does
+// not know from the ExchangeCatalog, when the store has one.
+func (b *Broker) adoptExchange(ctx context.Context, name string) error {
+	if b.xcatalog == nil || name == "" {
+		return nil
+	}
+	b.mu.RLock()
+	known := b.exchanges[name] != nil
+	b.mu.RUnlock()
+	if known {
+		return nil
+	}
+	def, ok, err := b.xcatalog.Exchange(ctx, name)
+	if err != nil {
+		return storeError("exchange.declare", err)
+	}
+	if !ok || !def.Kind.Valid() {
+		return nil
+	}
+	r, err := route.NewRouter(def.Kind)
+	if err != nil {
+		return nil
+	}
+	def.Passive, def.NoDeclare = false, false
+	b.mu.Lock()
+	if b.exchanges[name] == nil {
+		b.exchanges[name] = &exchange{def: def, router: r}
+	}
+	b.mu.Unlock()
+	return nil
+}
+
+// declareExchangeLocal declares an exchange in the Broker's own tables
+// and reports whether it created it.
+func (b *Broker) declareExchangeLocal(ex route.Exchange) (created bool, err error) {
 	if ex.Kind == "" {
 		ex.Kind = route.Direct
 	}
 	if ex.Name == "" {
 		if ex.Passive {
-			return nil
+			return false, nil
 		}
-		return errDefaultExchange()
+		return false, errDefaultExchange()
 	}
 	if !ex.Kind.Valid() {
-		return errUnsupportedKind(ex.Kind)
+		return false, errUnsupportedKind(ex.Kind)
 	}
 	if err := ex.Validate(); err != nil {
-		return brokerError(406, "%v", err)
+		return false, brokerError(406, "%v", err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	cur := b.exchanges[ex.Name]
 	switch {
 	case ex.Passive && cur == nil:
-		return errNoExchange(ex.Name)
+		return false, errNoExchange(ex.Name)
 	case ex.Passive:
-		return nil
+		return false, nil
 	case cur != nil:
-		return exchangeEquivalent(cur.def, ex)
+		return false, exchangeEquivalent(cur.def, ex)
 	case strings.HasPrefix(ex.Name, "amq."):
-		return brokerError(403, "exchange name '%s' contains reserved prefix 'amq.*'", ex.Name)
+		return false, brokerError(403, "exchange name '%s' contains reserved prefix 'amq.*'", ex.Name)
 	}
 	r, err := route.NewRouter(ex.Kind)
 	if err != nil {
-		return errUnsupportedKind(ex.Kind)
+		return false, errUnsupportedKind(ex.Kind)
 	}
 	def := ex.Clone()
 	def.Passive, def.NoDeclare = false, false
 	b.exchanges[ex.Name] = &exchange{def: def, router: r}
-	return nil
+	return true, nil
 }
 
 func errUnsupportedKind(k route.Kind) error {
@@ -145,6 +206,9 @@ func (b *Broker) deleteExchange(ctx context.Context, name string, ifUnused bool)
 			err = b.catalog.RemoveBinding(ctx, name, r)
 		}
 	}
+	if err == nil && b.xcatalog != nil {
+		err = b.xcatalog.DeleteExchange(ctx, name)
+	}
 	if err != nil {
 		return storeError("exchange.delete", err)
 	}
@@ -197,6 +261,7 @@ func (b *Broker) unbindDestLocked(dest string) {
 		}
 		if src.def.AutoDelete && src.router.Len() == 0 {
 			b.removeExchangeLocked(srcName)
+			b.noteAutoDeletedLocked(srcName)
 		}
 	}
 }
@@ -210,6 +275,9 @@ func (b *Broker) bind(ctx context.Context, c *Conn, dest, source, key string, ar
 	}
 	if b.catalog != nil && dest[:1] == destExchange {
 		return fmt.Errorf("virtual: exchange-to-exchange bindings with a shared catalog: %w", transports.ErrUnsupported)
+	}
+	if err := b.adoptExchange(ctx, source); err != nil {
+		return err
 	}
 	added, err := b.bindLocal(c, dest, source, key, args)
 	if err != nil || !added || b.catalog == nil {
@@ -277,6 +345,7 @@ func (b *Broker) unbind(ctx context.Context, c *Conn, dest, source, key string, 
 	if err := b.unbindLocal(c, dest, source, key, args); err != nil {
 		return err
 	}
+	b.forgetAutoDeleted(ctx)
 	if b.catalog != nil && dest[:1] == destQueue {
 		if err := b.catalog.RemoveBinding(ctx, source, Binding{Queue: dest[1:], Key: key, Args: args}); err != nil {
 			return storeError("queue.unbind", err)
@@ -304,6 +373,7 @@ func (b *Broker) unbindLocal(c *Conn, dest, source, key string, args route.Table
 	}
 	if src.def.AutoDelete && src.router.Len() == 0 {
 		b.removeExchangeLocked(source)
+		b.noteAutoDeletedLocked(source)
 	}
 	return nil
 }
@@ -314,6 +384,9 @@ func (b *Broker) unbindLocal(c *Conn, dest, source, key string, args route.Table
 func (b *Broker) route(ctx context.Context, exName, key string, headers route.Table, s *scratch, publish bool) error {
 	s.queues = s.queues[:0]
 	var rows []Binding
+	if err := b.adoptExchange(ctx, exName); err != nil {
+		return err
+	}
 	if b.catalog != nil && exName != "" {
 		var err error
 		if rows, err = b.catalog.Bindings(ctx, exName); err != nil {
@@ -493,6 +566,7 @@ func (b *Broker) finishQueueDelete(ctx context.Context, d deletion) int {
 			}
 		}
 	}
+	b.forgetAutoDeleted(ctx)
 	n, err := b.backend.DeleteQueue(ctx, d.q.name)
 	if err != nil && !errors.Is(err, ErrNoQueue) {
 		b.log.Warn("virtual: deleting queue from the store failed", "queue", d.q.name, "err", err)
@@ -563,4 +637,29 @@ func (b *Broker) purgeQueue(ctx context.Context, c *Conn, name string) (int, err
 		return 0, storeError("queue.purge", err)
 	}
 	return n, nil
+}
+
+// noteAutoDeletedLocked remembers an auto-delete exchange the Broker
+// deleted, so that forgetAutoDeleted removes it from the ExchangeCatalog.
+func (b *Broker) noteAutoDeletedLocked(name string) {
+	if b.xcatalog != nil {
+		b.autoDeleted = append(b.autoDeleted, name)
+	}
+}
+
+// forgetAutoDeleted removes the exchanges noted by noteAutoDeletedLocked
+// from the ExchangeCatalog (outside Broker.mu, as store calls are).
+func (b *Broker) forgetAutoDeleted(ctx context.Context) {
+	if b.xcatalog == nil {
+		return
+	}
+	b.mu.Lock()
+	names := b.autoDeleted
+	b.autoDeleted = nil
+	b.mu.Unlock()
+	for _, name := range names {
+		if err := b.xcatalog.DeleteExchange(ctx, name); err != nil {
+			b.log.Warn("virtual: removing an auto-deleted exchange from the catalog failed", "exchange", name, "err", err)
+		}
+	}
 }
