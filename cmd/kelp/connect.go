@@ -105,6 +105,20 @@ func (cf *connFlags) dial(ctx context.Context, e *env, name string) (*conn.Conne
 	return c, nil
 }
 
+// session dials, runs fn with the connection, and closes it gracefully
+// whatever fn returned.
+func (cf *connFlags) session(ctx context.Context, e *env, name string, fn func(*conn.Connection) error) error {
+	c, err := cf.dial(ctx, e, name)
+	if err != nil {
+		return err
+	}
+	err = fn(c)
+	if cerr := closeConn(ctx, c); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // closeConn closes c gracefully, bounded by closeTimeout even when ctx
 // has been cancelled by a signal.
 func closeConn(ctx context.Context, c *conn.Connection) error {

@@ -75,15 +75,9 @@ func runConsume(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	c, err := cf.dial(ctx, e, "consume")
-	if err != nil {
-		return err
-	}
-	err = cf.consume(ctx, e, c, q, opts)
-	if cerr := closeConn(ctx, c); err == nil {
-		err = cerr
-	}
-	return err
+	return cf.session(ctx, e, "consume", func(c *conn.Connection) error {
+		return cf.consume(ctx, e, c, q, opts)
+	})
 }
 
 // check validates the flags before anything is dialed and returns the

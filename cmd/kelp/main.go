@@ -102,7 +102,7 @@ func usage() string {
 }
 
 // runHelp prints the usage of kelp or of the named command.
-func runHelp(_ context.Context, e *env, args []string) error {
+func runHelp(ctx context.Context, e *env, args []string) error {
 	switch len(args) {
 	case 0:
 		fmt.Fprint(e.stdout, usage())
@@ -117,7 +117,7 @@ func runHelp(_ context.Context, e *env, args []string) error {
 			return usageErrorf("unknown command %q", args[0])
 		}
 		// Each command prints its own flags when asked for help.
-		return cmd.run(context.Background(), e, []string{"-h"})
+		return cmd.run(ctx, e, []string{"-h"})
 	default:
 		return usageErrorf("help takes at most one command name")
 	}

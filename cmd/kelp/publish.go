@@ -76,18 +76,14 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	c, err := pf.dial(ctx, e, "publish")
-	if err != nil {
-		return err
-	}
-	n, err := pf.publish(ctx, c.Producer(pf.options()...), next)
-	if err == nil {
+	return pf.session(ctx, e, "publish", func(c *conn.Connection) error {
+		n, err := pf.publish(ctx, c.Producer(pf.options()...), next)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(e.stdout, "published %d %s to %s\n", n, plural(n, "message"), pf.destination())
-	}
-	if cerr := closeConn(ctx, c); err == nil {
-		err = cerr
-	}
-	return err
+		return nil
+	})
 }
 
 // check validates the flags before anything is dialed.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kelpmq/kelp/examples/internal/exampletest"
 	"go.uber.org/goleak"
 )
 
@@ -34,7 +35,7 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	out := &cancelAfter{line: lastTask, cancel: cancel}
-	if err := run(ctx, "memory://example-graceful-shutdown", out); err != nil {
+	if err := run(ctx, exampletest.URL, out); err != nil {
 		t.Fatal(err)
 	}
 	if got := out.String(); got != want {
