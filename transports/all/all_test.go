@@ -13,7 +13,7 @@ import (
 )
 
 // bundled are the schemes of the drivers kelp ships today.
-var bundled = []string{"amqp", "amqps", "librabbitmq", "memory", "pyamqp"}
+var bundled = []string{"amqp", "amqps", "librabbitmq", "memory", "pyamqp", "redis", "rediss", "redis+socket"}
 
 // TestRegistersEveryBundledScheme checks that importing the package (and
 // nothing else: this test imports no driver) makes every bundled scheme
@@ -25,7 +25,7 @@ func TestRegistersEveryBundledScheme(t *testing.T) {
 			t.Errorf("scheme %q not registered; registered: %v", s, got)
 		}
 	}
-	for _, u := range []string{"memory://", "memory://all-test", "amqp://guest:guest@localhost:5672//", "amqps://h//"} {
+	for _, u := range []string{"memory://", "memory://all-test", "amqp://guest:guest@localhost:5672//", "amqps://h//", "redis://localhost:6379/0"} {
 		if cn, err := transports.OpenConnector(u); err != nil || cn == nil {
 			t.Errorf("OpenConnector(%q) = %v, %v", u, cn, err)
 		}

@@ -4,12 +4,18 @@
 //	import _ "github.com/kelpmq/kelp/transports/all"
 //
 // after which [github.com/kelpmq/kelp/conn.Dial] understands every bundled
-// scheme: "memory://" (package
-// [github.com/kelpmq/kelp/transports/memory]) and "amqp://", "amqps://",
-// "pyamqp://", "librabbitmq://" (package
-// [github.com/kelpmq/kelp/transports/amqp]). Drivers added to kelp later
-// are added here too, so a program that imports this package accepts
-// every URL kelp can serve.
+// scheme:
+//
+//   - "memory://": package [github.com/kelpmq/kelp/transports/memory];
+//   - "amqp://", "amqps://", "pyamqp://", "librabbitmq://": package
+//     [github.com/kelpmq/kelp/transports/amqp];
+//   - "redis://", "rediss://", "redis+socket://": package
+//     [github.com/kelpmq/kelp/transports/redis].
+//
+// Drivers added to kelp later are added here too (a test finds every
+// package under transports/ that registers a scheme and fails if this
+// package does not import it), so a program that imports this package
+// accepts every URL kelp can serve.
 //
 // Programs that use one transport should import that driver instead, which
 // links only its client library. The package has no API; importing it
