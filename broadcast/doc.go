@@ -31,8 +31,11 @@
 // [Broadcast.Subscribe] on, not before. With no subscriber a message is
 // dropped. On AMQP and memory the queue holds messages while the
 // subscriber is slow or reconnecting (the connection re-declares it after
-// a reconnect). On Redis, Kombu's fanout is PUB/SUB and not persistent:
-// messages published while a subscriber is disconnected are lost to it.
+// a reconnect). On Redis, Kombu's own transport fans out over PUB/SUB,
+// which is not persistent: a Python subscriber misses what is published
+// while it is disconnected. kelp's Redis transport instead routes fanout
+// through Kombu's binding sets into each subscriber's list (see
+// transports/redis), so kelp subscribers keep their messages there too.
 //
 // # Ownership and concurrency
 //
