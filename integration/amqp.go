@@ -170,6 +170,29 @@ func (a *amqpBroker) Start(t testing.TB) {
 	}
 }
 
+// Alarm sets RabbitMQ's memory high watermark so low that the memory
+// alarm fires at once and the node blocks every publishing connection of
+// the machine; clear restores the watermark read first (a relative
+// fraction, or an absolute number of bytes).
+func (a *amqpBroker) Alarm(t testing.TB) func() {
+	t.Helper()
+	Disruptive(t)
+	prev := strings.TrimSpace(rabbitmqctl(t, "eval", "vm_memory_monitor:get_vm_memory_high_watermark()."))
+	restore := []string{"set_vm_memory_high_watermark"}
+	if abs, ok := strings.CutPrefix(prev, "{absolute,"); ok {
+		restore = append(restore, "absolute", strings.TrimSuffix(abs, "}"))
+	} else if _, err := strconv.ParseFloat(prev, 64); err == nil {
+		restore = append(restore, prev)
+	} else {
+		t.Fatalf("rabbitmqctl: unexpected memory high watermark %q", prev)
+	}
+	var once sync.Once
+	clear := func() { once.Do(func() { rabbitmqctl(t, restore...) }) }
+	t.Cleanup(clear)
+	rabbitmqctl(t, "set_vm_memory_high_watermark", "0.0000001")
+	return clear
+}
+
 // rabbitmqctl runs rabbitmqctl and returns its output, skipping t when the
 // tool is missing (a remote broker; fails under KELP_CI=1).
 func rabbitmqctl(t testing.TB, args ...string) string {

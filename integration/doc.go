@@ -29,6 +29,15 @@
 //     memory, which has no network, the same faults act on the whole test
 //     broker and Hold is unsupported.
 //
+//   - [Broker.Alarm]: a resource alarm that blocks publishers
+//     (connection.blocked); on RabbitMQ the memory high watermark is set
+//     to a tiny value and the value read first is restored, so it is
+//     disruptive too;
+//   - [NetLink]: the Links of network transports also reset connections
+//     (TCP RST), shape the path ([Shape]: latency, jitter, bandwidth) and
+//     cut a connection after exactly n more bytes, mid-frame
+//     ([Proxy.CutAfter]).
+//
 // Faults needing rabbitmqctl skip (or fail under KELP_CI=1) when it is
 // not on PATH, as with a remote broker.
 //
@@ -41,6 +50,16 @@
 // ([Result.Check] fails the test). [Watch] follows a connection's states
 // through conn.Config.OnStateChange, so tests wait for signals, never for
 // time.
+//
+// # Scenario matrix and figures
+//
+// The matrix (matrix_test.go) runs every fault on every transport at
+// moments drawn from a seeded source: [Seed] logs the seed, KELP_SEED
+// replays it, and [Rand] derives each subtest's draws from it and the
+// subtest's name. KELP_SOAK=1 ([Soak]) runs longer streams with more
+// faults. [Figures] collects what each scenario observed and logs a
+// summary (scenarios, faults, messages, lost, duplicates, time to recover
+// p50/p99); KELP_REPORT names a file that receives it as Markdown rows.
 //
 // # Ownership and goroutines
 //

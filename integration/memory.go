@@ -55,6 +55,14 @@ func (m *memBroker) Stop(t testing.TB) {
 
 func (m *memBroker) Start(testing.TB) { m.b.RefuseConnections(nil) }
 
+func (m *memBroker) Alarm(t testing.TB) func() {
+	m.b.Block("integration: memory alarm")
+	var once sync.Once
+	clear := func() { once.Do(m.b.Unblock) }
+	t.Cleanup(clear)
+	return clear
+}
+
 // Link returns a path whose faults act on the whole test broker: Cut drops
 // every connection, including those dialled directly.
 func (m *memBroker) Link(testing.TB) Link {

@@ -73,6 +73,14 @@ type Broker interface {
 	// Start starts the broker after [Broker.Stop] and returns once it
 	// accepts connections. Starting a running broker does nothing.
 	Start(t testing.TB)
+
+	// Alarm raises a resource alarm: the broker blocks publishing
+	// connections (AMQP's connection.blocked) until clear is called, at
+	// the latest when the test ends. On RabbitMQ it sets the memory high
+	// watermark to a tiny value and restores the value it read first, so
+	// it needs KELP_DISRUPTIVE=1 ([Disruptive]); on memory it is
+	// memory.Broker.Block.
+	Alarm(t testing.TB) (clear func())
 }
 
 // Link is a network path to a broker on which tests inject faults. Every
@@ -105,6 +113,22 @@ type Link interface {
 
 	// Release ends a Hold.
 	Release()
+}
+
+// NetLink is a [Link] over a real network path (a [Proxy]), with the
+// faults only a network has. The Links of network transports implement
+// it; memory's do not.
+type NetLink interface {
+	Link
+	// Reset kills every connection through the link with a TCP reset and
+	// returns how many there were.
+	Reset() int
+	// Shape slows the link down (latency, jitter, bandwidth) until the
+	// next call; the zero Shape restores it.
+	Shape(Shape)
+	// CutAfter kills the connection that carries the next n bytes right
+	// after them, mid-frame; the channel closes when it fired.
+	CutAfter(n int64) <-chan struct{}
 }
 
 // Target is a transport the integration tests run on.
