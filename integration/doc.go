@@ -17,12 +17,14 @@
 //
 //   - [Broker.CloseConnections]: the broker closes connections by their
 //     connection name (rabbitmqctl close_connection on RabbitMQ);
+//
 //   - [Broker.Stop] and [Broker.Start]: a node restart (rabbitmqctl
 //     stop_app/start_app, which every client of the machine's RabbitMQ
 //     notices: keep the downtime short). The broker is always started
 //     again when the test ends, even when it fails. Stopping a shared
 //     broker needs KELP_DISRUPTIVE=1 ([Disruptive]); such tests are named
 //     TestDisruptive* and .ci/run runs them serially, apart from the rest;
+//
 //   - [Broker.Link]: a network path with its own connector, which can be
 //     cut, black-holed (so that only heartbeats notice) and taken down
 //     (connections refused). On RabbitMQ it is a [Proxy] on loopback; on
@@ -33,6 +35,7 @@
 //     (connection.blocked); on RabbitMQ the memory high watermark is set
 //     to a tiny value and the value read first is restored, so it is
 //     disruptive too;
+//
 //   - [NetLink]: the Links of network transports also reset connections
 //     (TCP RST), shape the path ([Shape]: latency, jitter, bandwidth) and
 //     cut a connection after exactly n more bytes, mid-frame
