@@ -1,16 +1,20 @@
 package broadcast_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kelpmq/kelp/conn"
+	"github.com/kelpmq/kelp/transports"
 	_ "github.com/kelpmq/kelp/transports/amqp" // registers amqp://
 	"github.com/kelpmq/kelp/transports/memory"
+	_ "github.com/kelpmq/kelp/transports/redis" // registers redis://
 )
 
 // broker is a transport the tests run on: dial returns a connection that
@@ -20,8 +24,9 @@ type broker struct {
 	dial func(t *testing.T) *conn.Connection
 }
 
-// brokers are memory, and RabbitMQ at $KELP_AMQP_URL (default local),
-// which skips with one line when unreachable (fails under KELP_CI=1).
+// brokers are memory, RabbitMQ at $KELP_AMQP_URL and Redis at
+// $KELP_REDIS_URL (default local), which skip with one line when
+// unreachable (fail under KELP_CI=1).
 var brokers = []broker{
 	{"memory", func(t *testing.T) *conn.Connection {
 		b := memory.New()
@@ -31,33 +36,49 @@ var brokers = []broker{
 		})
 	}},
 	{"amqp", func(t *testing.T) *conn.Connection {
-		url := os.Getenv("KELP_AMQP_URL")
-		if url == "" {
-			url = "amqp://guest:guest@127.0.0.1:5672/"
-		}
-		amqpOnce.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			c, err := conn.Dial(ctx, url)
-			if amqpErr = err; err == nil {
-				amqpErr = c.Close(ctx)
-			}
-		})
-		if amqpErr != nil {
-			msg := "amqp: RabbitMQ not reachable (" + amqpErr.Error() + "); start it or set KELP_AMQP_URL"
-			if os.Getenv("KELP_CI") == "1" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-		return openConn(t, func(ctx context.Context) (*conn.Connection, error) { return conn.Dial(ctx, url) })
+		return dialURL(t, reachable(t, "KELP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+	}},
+	{"redis", func(t *testing.T) *conn.Connection {
+		return dialURL(t, reachable(t, "KELP_REDIS_URL", "redis://127.0.0.1:6379/11"))
 	}},
 }
 
-var (
-	amqpOnce sync.Once
-	amqpErr  error
-)
+func dialURL(t *testing.T, url string) *conn.Connection {
+	return openConn(t, func(ctx context.Context) (*conn.Connection, error) { return conn.Dial(ctx, url) })
+}
+
+// reachable returns the URL in $env, or def, skipping t with one line
+// when no broker answers there (failing it under KELP_CI=1). Each URL is
+// probed once per test binary.
+func reachable(t *testing.T, env, def string) string {
+	t.Helper()
+	url := cmp.Or(os.Getenv(env), def)
+	probes.Lock()
+	err, seen := probes.err[url]
+	if !seen {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		var c *conn.Connection
+		if c, err = conn.Dial(ctx, url); err == nil {
+			err = c.Close(ctx)
+		}
+		cancel()
+		probes.err[url] = err
+	}
+	probes.Unlock()
+	if err != nil {
+		msg := fmt.Sprintf("%s: broker not reachable (%v); start it or set %s", transports.RedactURL(url), err, env)
+		if os.Getenv("KELP_CI") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return url
+}
+
+var probes = struct {
+	sync.Mutex
+	err map[string]error
+}{err: map[string]error{}}
 
 func openConn(t *testing.T, open func(context.Context) (*conn.Connection, error)) *conn.Connection {
 	t.Helper()
