@@ -32,6 +32,9 @@ type connFlags struct {
 	url            string
 	connectTimeout time.Duration
 	verbose        bool
+	// confirmsOff turns publisher confirms off (set by a command, not a
+	// flag of every command).
+	confirmsOff bool
 }
 
 // add registers the flags on fs.
@@ -87,10 +90,11 @@ func (cf *connFlags) dial(ctx context.Context, e *env, name string) (*conn.Conne
 	})}
 	g.open.Store(cf.verbose)
 	cfg := conn.Config{
-		Name:           "kelp " + name,
-		Logger:         slog.New(g),
-		ConnectTimeout: cf.connectTimeout,
-		Reconnect:      conn.Backoff{MaxAttempts: reconnectAttempts},
+		Name:            "kelp " + name,
+		Logger:          slog.New(g),
+		ConnectTimeout:  cf.connectTimeout,
+		Reconnect:       conn.Backoff{MaxAttempts: reconnectAttempts},
+		DisableConfirms: cf.confirmsOff,
 	}
 	dctx, cancel := context.WithTimeout(ctx, cf.connectTimeout)
 	defer cancel()

@@ -1,6 +1,6 @@
 // Kelp is the command-line tool of kelp, the Go messaging framework: a tour
-// of the library on its embedded broker, and a publisher and a consumer
-// for any broker kelp speaks to.
+// of the library on its embedded broker, a publisher and a consumer for
+// any broker kelp speaks to, and a load generator that measures them.
 //
 // Usage:
 //
@@ -12,6 +12,9 @@
 //	kelp consume --url URL --queue Q [--exchange E [--type T] --routing-key K]
 //	             [--count N] [--timeout DURATION] [--accept LIST]
 //	             [--format json|body] [--declare=false]
+//	kelp bench [--url URL] [--messages N] [--size B] [--publishers P]
+//	           [--consumers C] [--confirm] [--prefetch N] [--duration D]
+//	           [--queue Q]
 //	kelp help [command]
 //
 // # demo
@@ -42,6 +45,19 @@
 // headers, properties and delivery info, with --format body the body
 // itself. It acknowledges each message once printed. It exits once
 // --count messages arrived, and fails when --timeout passes first.
+//
+// # bench
+//
+// Bench publishes --messages raw bodies of --size bytes from --publishers
+// goroutines (each a blocking Publish; with --confirm each waits for the
+// broker's confirmation) while --consumers consumers ack every message,
+// and prints the publish and consume rates, the latency percentiles from
+// publish to receipt (the body carries its publish time when it is at
+// least 8 bytes), and the errors. The URL defaults to memory://, so
+// "kelp bench" alone measures the embedded broker. The queue is fresh and
+// deleted at the end unless --queue names one; --duration ends the run
+// early. On a terminal a progress bar is redrawn in place; otherwise a
+// progress line is printed every second. The first error ends the run.
 //
 // # Connections and errors
 //

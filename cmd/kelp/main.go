@@ -36,6 +36,7 @@ func init() {
 		{"demo", "run the tour of kelp on the embedded memory broker", runDemo},
 		{"publish", "publish messages to an exchange", runPublish},
 		{"consume", "consume messages from a queue and print them", runConsume},
+		{"bench", "measure publish and consume throughput and latency", runBench},
 		{"help", "show help for kelp or one of its commands", runHelp},
 	}
 }
