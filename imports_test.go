@@ -31,6 +31,8 @@ var allowedImports = []struct {
 	{pkg: "pool", mayUse: toolkitA},
 	{pkg: "broadcast", mayUse: toolkitA},
 	{pkg: "compat/carrot", mayUse: toolkitA},
+	{pkg: "rpc", mayUse: []string{"conn", "route", "codec", "transports", "mux"}},
+	{pkg: "pidbox", mayUse: []string{"conn", "route", "codec", "transports", "mux"}},
 	{pkg: "fuzz", mayUse: []string{"*"}},
 	{pkg: "integration", mayUse: []string{"*"}},
 	{pkg: "cmd/", mayUse: []string{"*"}, subtree: true},
