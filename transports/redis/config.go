@@ -21,6 +21,9 @@ const (
 	DefaultPollInterval      = 200 * time.Millisecond
 	DefaultRestoreInterval   = 10 * time.Second
 	DefaultMaxConnections    = 64
+	// DefaultUnackedMutexExpire is Kombu's unacked_mutex_expire: how long
+	// the visibility-restore lock lives when its holder dies holding it.
+	DefaultUnackedMutexExpire = 300 * time.Second
 )
 
 // Kombu's fixed key names (before the global key prefix) and separator.
@@ -99,6 +102,13 @@ type Config struct {
 	// VisibilityTimeout to restore. Zero means 10 s (or VisibilityTimeout/2
 	// when that is shorter).
 	RestoreInterval time.Duration
+	// UnackedMutexExpire is the expiry of unacked_mutex, the lock a
+	// process holds while it restores stale claims (Kombu's
+	// unacked_mutex_expire). A process that dies holding the lock blocks
+	// every restore, Kombu's included, until it expires; a restore pass
+	// also stops when it has held the lock this long. Zero means 300 s
+	// (Kombu's default).
+	UnackedMutexExpire time.Duration
 	// MaxConnections is the size of the connection pool shared by the
 	// Conns of a Connector. Every waiting consumer holds one connection.
 	// Zero means 64.
@@ -137,6 +147,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxConnections == 0 {
 		c.MaxConnections = DefaultMaxConnections
 	}
+	if c.UnackedMutexExpire == 0 {
+		c.UnackedMutexExpire = DefaultUnackedMutexExpire
+	}
 	return c
 }
 
@@ -156,7 +169,7 @@ func (c Config) Validate() error {
 	case c.DB < 0:
 		return bad("database %d is negative", c.DB)
 	case c.VisibilityTimeout < 0, c.SocketTimeout < 0, c.SocketConnectTimeout < 0,
-		c.PollInterval < 0, c.RestoreInterval < 0:
+		c.PollInterval < 0, c.RestoreInterval < 0, c.UnackedMutexExpire < 0:
 		return bad("negative duration")
 	case c.MaxConnections < 0:
 		return bad("max connections %d is negative", c.MaxConnections)
@@ -187,8 +200,8 @@ func (c Config) Validate() error {
 // visibility_timeout (seconds), priority_steps (comma-separated),
 // fanout_prefix (true, false, or a prefix), socket_timeout and
 // socket_connect_timeout (seconds), polling_interval (seconds),
-// max_connections, client_name, ssl_cert_reqs, and kelp's
-// restore_interval (seconds). Errors wrap [transports.ErrInvalidURL] and
+// max_connections, client_name, ssl_cert_reqs, unacked_mutex_expire
+// (seconds), and kelp's restore_interval (seconds). Errors wrap [transports.ErrInvalidURL] and
 // never contain the password.
 func ParseURL(rawURL string) (Config, error) {
 	red := transports.RedactURL(rawURL)
@@ -252,6 +265,8 @@ func ParseURL(rawURL string) (Config, error) {
 			c.PollInterval, err = seconds(v)
 		case "restore_interval":
 			c.RestoreInterval, err = seconds(v)
+		case "unacked_mutex_expire":
+			c.UnackedMutexExpire, err = seconds(v)
 		case "max_connections":
 			c.MaxConnections, err = strconv.Atoi(v)
 		case "client_name":

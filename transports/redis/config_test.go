@@ -33,6 +33,9 @@ func TestParseURL(t *testing.T) {
 		{"redis://h?priority_steps=0,1,2,3,4,5,6,7,8,9", func(c redis.Config) bool { return len(c.PrioritySteps) == 10 }},
 		{"redis://h?priority_steps=[0, 5]", func(c redis.Config) bool { return slices.Equal(c.PrioritySteps, []int{0, 5}) }},
 		{"redis://h?fanout_prefix=false", func(c redis.Config) bool { return c.NoFanoutPrefix }},
+		{"redis://h?unacked_mutex_expire=2.5&restore_interval=1", func(c redis.Config) bool {
+			return c.UnackedMutexExpire == 2500*time.Millisecond && c.RestoreInterval == time.Second
+		}},
 		{"redis://h?fanout_prefix=/x.", func(c redis.Config) bool { return c.FanoutPrefix == "/x." }},
 	} {
 		c, err := redis.ParseURL(tc.url)
@@ -45,7 +48,7 @@ func TestParseURL(t *testing.T) {
 func TestParseURLErrors(t *testing.T) {
 	for _, u := range []string{
 		"http://h", "redis://h/x", "redis://h:99999", "redis://:secret@h?bogus=1",
-		"redis://h?visibility_timeout=-1", "redis://h?priority_steps=3,6", "redis://h?priority_steps=0,5,2",
+		"redis://h?visibility_timeout=-1", "redis://h?unacked_mutex_expire=x", "redis://h?priority_steps=3,6", "redis://h?priority_steps=0,5,2",
 		"redis://h?fanout_prefix=nope", "redis://h?ssl_cert_reqs=none", "redis+socket://",
 	} {
 		_, err := redis.ParseURL(u)

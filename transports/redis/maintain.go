@@ -104,7 +104,10 @@ return 0
 const restoreLimit = 1000
 
 // restoreVisible restores claims older than the visibility timeout under
-// unacked_mutex, as Kombu's restore_visible does, but to the queue each
+// unacked_mutex (which expires after [Config.UnackedMutexExpire], so a
+// holder that died blocks restores only that long; a busy holder makes
+// this pass restore nothing and return 0), as Kombu's restore_visible
+// does, but to the queue each
 // was claimed from (kelp's tag -> queue hash) when known, and otherwise,
 // as Kombu does, to every queue the exchange routes its routing key to.
 func (s *store) restoreVisible(ctx context.Context) (int, error) {
@@ -114,11 +117,16 @@ func (s *store) restoreVisible(ctx context.Context) (int, error) {
 	}
 	token := newTag()
 	mutex := s.keys.key(UnackedMutexKey)
-	ok, err := c.SetNX(ctx, mutex, token, 5*time.Minute).Result()
+	expire := s.cfg.UnackedMutexExpire
+	ok, err := c.SetNX(ctx, mutex, token, expire).Result()
 	if err != nil || !ok {
 		return 0, err
 	}
 	defer unlockScript.Run(context.WithoutCancel(ctx), c, []string{mutex}, token)
+	// The pass ends when the lock does: past that another process may be
+	// restoring too (harmless, since each restore is conditional and
+	// atomic, but no longer what the lock promises).
+	deadline := time.Now().Add(expire)
 	cutoff := float64(time.Now().Add(-s.cfg.VisibilityTimeout).UnixMicro()) / 1e6
 	max := strconv.FormatFloat(cutoff, 'f', 6, 64)
 	tags, err := c.ZRangeByScore(ctx, s.keys.key(UnackedIndexKey), &goredis.ZRangeBy{
@@ -129,6 +137,9 @@ func (s *store) restoreVisible(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, tag := range tags {
+		if time.Now().After(deadline) {
+			break
+		}
 		ok, err := s.restore(ctx, c, tag, max)
 		if err != nil {
 			return n, err

@@ -1,11 +1,15 @@
 package redis_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +25,8 @@ const (
 	envPrefix = "KELP_REDIS_SIGKILL_PREFIX"
 	killQueue = "sigkill"
 	processed = "processed" // set of bodies a child handled, before acking
+	// childReady is the line a child prints once it consumes.
+	childReady = "kelp-sigkill-child-consuming"
 )
 
 // killConfig is the Config parent and children share: a short visibility
@@ -28,6 +34,9 @@ const (
 func killConfig(cfg redis.Config) redis.Config {
 	cfg.VisibilityTimeout = time.Second
 	cfg.RestoreInterval = 100 * time.Millisecond
+	// A child killed while it holds unacked_mutex blocks every restore
+	// until the lock expires: Kombu's 300 s would outlast the test.
+	cfg.UnackedMutexExpire = 2 * time.Second
 	return cfg
 }
 
@@ -59,6 +68,7 @@ func TestSIGKILLChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := rawClient(t, cfg)
+	fmt.Println(childReady) // the parent kills from now on
 	for {
 		select {
 		case d, ok := <-sub.Deliveries():
@@ -87,7 +97,9 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		t.Skip("spawns subprocesses")
 	}
 	cfg := killConfig(testConfig(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// Generous but bounded: this runs under -race on a loaded 2-core
+	// machine, in parallel with other packages' tests.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c := newConnector(t, cfg)
 	conn := dial(t, c)
@@ -108,20 +120,20 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	rc := rawClient(t, cfg)
 	kills := 0
 	for kills < 15 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestSIGKILLChild$")
-		cmd.Env = append(os.Environ(), envChild+"=1", envPrefix+"="+cfg.GlobalKeyPrefix)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(40+rand.IntN(100)) * time.Millisecond) // a random instant
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
+		killChild(ctx, t, cfg.GlobalKeyPrefix)
 		kills++
 		if left, _ := rc.LLen(ctx, cfg.GlobalKeyPrefix+killQueue).Result(); left == 0 {
 			break
 		}
 	}
+	// A child killed holding unacked_mutex leaves it to expire after
+	// UnackedMutexExpire, not Kombu's default 300 s.
+	if ttl, err := rc.PTTL(ctx, cfg.GlobalKeyPrefix+redis.UnackedMutexKey).Result(); err != nil || ttl > cfg.UnackedMutexExpire {
+		t.Errorf("unacked_mutex expires in %v (%v), want at most %v", ttl, err, cfg.UnackedMutexExpire)
+	}
 	// Restore what the killed children held, then drain what is left.
+	poll := time.NewTicker(100 * time.Millisecond) // waiting for the visibility timeout to pass
+	defer poll.Stop()
 	for {
 		h, err := rc.HLen(ctx, cfg.GlobalKeyPrefix+redis.UnackedKey).Result()
 		if err != nil {
@@ -130,13 +142,14 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		if h == 0 {
 			break
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("%d claims never restored", h)
-		}
 		if _, err := c.RestoreVisible(ctx); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond) // waiting for the visibility timeout to pass
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d claims never restored", h)
+		case <-poll.C:
+		}
 	}
 	seen := map[string]bool{}
 	for {
@@ -167,5 +180,44 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	t.Logf("%d kills; %d messages processed by children, %d left for the final drain", kills, len(done), len(seen)-len(done))
 	if len(seen) != n {
 		t.Errorf("%d distinct messages, want %d", len(seen), n)
+	}
+}
+
+// killChild starts a consumer subprocess, waits until it consumes, lets it
+// work for a random instant and kills it with SIGKILL.
+func killChild(ctx context.Context, t *testing.T, prefix string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSIGKILLChild$")
+	cmd.Env = append(os.Environ(), envChild+"=1", envPrefix+"="+prefix)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	lines := make(chan []string, 1)
+	go func() {
+		var got []string
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if sc.Text() == childReady && !slices.Contains(got, childReady) {
+				close(ready)
+			}
+			got = append(got, sc.Text())
+		}
+		if !slices.Contains(got, childReady) {
+			close(ready)
+		}
+		lines <- got
+	}()
+	<-ready                                                      // or the child exited, or ctx ended and killed it
+	time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond) // a random instant mid-stream
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	got := <-lines
+	_ = cmd.Wait()
+	if !slices.Contains(got, childReady) {
+		t.Fatalf("consumer subprocess never consumed (ctx: %v); its output:\n%s", ctx.Err(), strings.Join(got, "\n"))
 	}
 }
