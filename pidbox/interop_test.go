@@ -1,0 +1,143 @@
+package pidbox_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kelpmq/kelp/integration"
+	"github.com/kelpmq/kelp/pidbox"
+	"github.com/kelpmq/kelp/route"
+)
+
+// python is the interpreter with Debian's Kombu that the interop tests use.
+const python = "/usr/bin/python3"
+
+// kombuBroker returns the RabbitMQ target and its URL for a Python peer,
+// skipping (failing under KELP_CI=1) when RabbitMQ or Kombu is missing.
+func kombuBroker(t *testing.T) (integration.Broker, string) {
+	t.Helper()
+	url := integration.AMQPURL(t)
+	if out, err := exec.Command(python, "-c", "import kombu").CombinedOutput(); err != nil {
+		msg := "pidbox: Kombu interop needs " + python + " with kombu: " + string(bytes.TrimSpace(out))
+		if os.Getenv(integration.EnvCI) == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	i := slices.IndexFunc(integration.Targets(), func(tg integration.Target) bool { return tg.Name == "amqp" })
+	return integration.Targets()[i].Open(t), url
+}
+
+// Kombu's Mailbox.multi_call reaches kelp nodes and gets their replies.
+func TestInteropKombuMultiCall(t *testing.T) {
+	b, url := kombuBroker(t)
+	c := openConn(t, b)
+	ns := namespace(t, c)
+	m := newMailbox(t, c, ns, pidbox.Config{Type: route.Fanout})
+	pingNodes(t, m, "kelp1", "kelp2")
+
+	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "testdata/kombu_multicall.py", url, ns, "2")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kombu multi_call: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Ping  []map[string]map[string]any
+		Fail  []map[string]map[string]any
+		Clock int
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	var nodes []string
+	for _, r := range got.Ping {
+		for host, res := range r {
+			nodes = append(nodes, host)
+			if res["pong"] != host || res["x"] != 5.0 {
+				t.Errorf("reply of %s: %v", host, res)
+			}
+		}
+	}
+	slices.Sort(nodes)
+	if !slices.Equal(nodes, []string{"kelp1", "kelp2"}) {
+		t.Errorf("multi_call replies from %v (%s)", nodes, out)
+	}
+	if len(got.Fail) != 1 || got.Fail[0]["kelp1"]["error"] != "kelp1 refuses" {
+		t.Errorf("call fail: %v", got.Fail)
+	}
+	// The Python caller adjusted its clock to the nodes' replies.
+	if got.Clock <= 3 || m.Clock().Value() < 2 {
+		t.Errorf("clocks: python %d kelp %d", got.Clock, m.Clock().Value())
+	}
+}
+
+// A kelp MultiCall reaches Kombu nodes; their errors come back as remote
+// errors; a kelp Cast stops them.
+func TestInteropKombuNodes(t *testing.T) {
+	b, url := kombuBroker(t)
+	c := openConn(t, b)
+	ns := namespace(t, c)
+	m := newMailbox(t, c, ns, pidbox.Config{Type: route.Fanout})
+
+	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "testdata/kombu_nodes.py", url, ns, "py1", "py2")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = cmd.Process.Kill()
+		}
+		if err := cmd.Wait(); err != nil && stopped {
+			t.Errorf("kombu nodes: %v\n%s", err, stderr.String())
+		}
+	}()
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("kombu nodes said %q (%v)\n%s", line, err, stderr.String())
+	}
+
+	rs, err := m.MultiCall(ctx, "ping", map[string]int{"x": 3}, 2)
+	if err != nil || !slices.Equal(nodesOf(rs), []string{"py1", "py2"}) {
+		t.Fatalf("MultiCall: %v %v", nodesOf(rs), err)
+	}
+	for _, r := range rs {
+		var res struct {
+			Pong string
+			X    int
+		}
+		if err := r.Decode(&res); err != nil || res.Pong != r.Node || res.X != 3 {
+			t.Errorf("reply %+v: %+v %v", r, res, err)
+		}
+	}
+
+	rs, err = m.Call(ctx, []string{"py2"}, "boom", nil)
+	var re *pidbox.RemoteError
+	if err != nil || len(rs) != 1 || !errors.As(rs[0].Err, &re) || re.Node != "py2" || re.Message != "ValueError('boom')" {
+		t.Fatalf("Call boom: %+v %v, want ValueError('boom') from py2", rs, err)
+	}
+
+	if err := m.Cast(ctx, []string{"py1", "py2"}, "shutdown", nil); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+}
