@@ -30,6 +30,7 @@ type Broker struct {
 	backend  Backend
 	catalog  Catalog         // the backend's, when it shares bindings
 	xcatalog ExchangeCatalog // the backend's, when it shares exchanges too
+	bcast    Broadcaster     // the backend's, when it broadcasts fanout exchanges
 	log      *slog.Logger
 	remotes  sync.Map // queue name -> *queue: queues known only to the catalog
 
@@ -69,6 +70,7 @@ func NewBroker(backend Backend, cfg Config) *Broker {
 	if b.catalog != nil {
 		b.xcatalog, _ = backend.(ExchangeCatalog)
 	}
+	b.bcast, _ = backend.(Broadcaster)
 	b.scratchers.New = func() any { return new(scratch) }
 	for name, kind := range map[string]route.Kind{
 		"amq.direct": route.Direct, "amq.fanout": route.Fanout, "amq.topic": route.Topic,
@@ -149,6 +151,8 @@ func randomName(prefix string) string {
 
 // scratch is reusable memory for routing one message.
 type scratch struct {
+	// fanout is set by route when the exchange is a fanout exchange.
+	fanout bool
 	env    Envelope
 	names  []string
 	queues []*queue

@@ -36,6 +36,10 @@ type consumer struct {
 	// a Reserver and the pump is not already holding a message.
 	res Reservation
 
+	// release ends the consumer's subscription to a Broadcaster store's
+	// broadcasts, when it has one; the pump's exit calls it.
+	release func()
+
 	// Guarded by ch.mu.
 	unacked int
 	waiting bool
@@ -125,12 +129,22 @@ func (ch *Channel) Consume(ctx context.Context, args transports.ConsumeArgs) (tr
 		cancel()
 		return nil, ch.fail(err)
 	}
+	if bc := ch.b.bcast; bc != nil {
+		release, err := bc.Subscribe(ctx, c.queue)
+		if err != nil {
+			cancel()
+			ch.b.removeConsumer(c)
+			return nil, ch.fail(storeError("basic.consume", err))
+		}
+		c.release = release
+	}
 	ch.mu.Lock()
 	if ch.closing {
 		err := ch.err
 		ch.mu.Unlock()
 		cancel()
 		ch.b.removeConsumer(c)
+		c.releaseSubscription()
 		return nil, err
 	}
 	ch.consumers[tag] = c
@@ -312,6 +326,7 @@ func (c *consumer) exit() {
 	}
 	ch.mu.Unlock()
 	c.b.removeConsumer(c)
+	c.releaseSubscription()
 	c.errMu.Lock()
 	c.ended = true
 	err := c.err
@@ -323,5 +338,14 @@ func (c *consumer) exit() {
 		// for this pump, so it runs on its own goroutine, which ends
 		// with it.
 		go c.ch.conn.drop(err)
+	}
+}
+
+// releaseSubscription releases the consumer's Broadcaster subscription,
+// if any, once.
+func (c *consumer) releaseSubscription() {
+	if c.release != nil {
+		c.release()
+		c.release = nil
 	}
 }

@@ -88,7 +88,9 @@
 // Optional store interfaces, each discovered by type assertion with a
 // generic fallback: [Reserver] (a line of waiting fetchers, for strict
 // round robin among consumers), [Expirer] (atomic expiry of a queue's
-// head) and [Catalog] (shared bindings).
+// head), [Catalog] (shared bindings) and [Broadcaster] (fanout exchanges
+// broadcast by the store itself, as Kombu's Redis transport does over
+// PUB/SUB).
 //
 // # The Backend contract and how stores map onto it
 //

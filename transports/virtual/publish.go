@@ -11,7 +11,8 @@ import (
 	"github.com/kelpmq/kelp/transports"
 )
 
-// Publish routes a message and stores it in every queue it routes to. A
+// Publish routes a message and stores it in every queue it routes to (or,
+// for a fanout exchange of a [Broadcaster] store, broadcasts it once). A
 // message routed to several queues is copied for all but the first, so
 // every receiver owns its Delivery. In confirm mode the confirmation is
 // ready when Publish returns: an ack when every queue took the message
@@ -38,6 +39,19 @@ func (ch *Channel) Publish(ctx context.Context, p transports.Publishing) (uint64
 	}
 	routed := len(s.queues) > 0
 	ack := !ch.b.takeNack()
+	if ack && s.fanout && ch.b.bcast != nil {
+		s.env = Envelope{Message: p.Message, Exchange: p.Exchange, RoutingKey: p.RoutingKey}
+		done, err := ch.b.bcast.Broadcast(ctx, p.Exchange, &s.env)
+		s.env = Envelope{}
+		if err != nil {
+			clear(s.queues)
+			return 0, ch.fail(storeError("basic.publish", err))
+		}
+		if done {
+			clear(s.queues)
+			s.queues = s.queues[:0]
+		}
+	}
 	if ack {
 		now := time.Now()
 		// s.env is reused: stores copy what Put hands them, and a local

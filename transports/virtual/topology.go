@@ -383,6 +383,7 @@ func (b *Broker) unbindLocal(c *Conn, dest, source, key string, args route.Table
 // which internal exchanges refuse. A missing exchange is a 404.
 func (b *Broker) route(ctx context.Context, exName, key string, headers route.Table, s *scratch, publish bool) error {
 	s.queues = s.queues[:0]
+	s.fanout = false
 	var rows []Binding
 	if err := b.adoptExchange(ctx, exName); err != nil {
 		return err
@@ -410,6 +411,7 @@ func (b *Broker) route(ctx context.Context, exName, key string, headers route.Ta
 	if publish && ex.def.Internal {
 		return brokerError(403, "cannot publish to internal exchange '%s' in vhost '%s'", exName, vhost)
 	}
+	s.fanout = ex.def.Kind == route.Fanout
 	if b.catalog != nil {
 		s.names = ex.shared(rows).Route(key, headers, s.names[:0])
 		for _, d := range s.names {
