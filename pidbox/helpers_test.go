@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kelpmq/kelp/conn"
-	"github.com/kelpmq/kelp/integration"
 	"github.com/kelpmq/kelp/pidbox"
 )
 
@@ -20,7 +19,7 @@ func testCtx(t *testing.T) context.Context {
 }
 
 // openConn opens a kelp connection to b, closed when the test ends.
-func openConn(t *testing.T, b integration.Broker) *conn.Connection {
+func openConn(t *testing.T, b broker) *conn.Connection {
 	t.Helper()
 	c, err := conn.Open(testCtx(t), b.Connector(), conn.Config{})
 	if err != nil {

@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/kelpmq/kelp/conn"
-	"github.com/kelpmq/kelp/integration"
 	"github.com/kelpmq/kelp/pidbox"
 	"github.com/kelpmq/kelp/route"
 )
 
 func TestMultiCall(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		for _, kind := range []route.Kind{route.Direct, route.Fanout} {
 			t.Run(string(kind), func(t *testing.T) {
 				c := openConn(t, b)
@@ -68,7 +67,7 @@ func TestMultiCall(t *testing.T) {
 }
 
 func TestCall(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		c := openConn(t, b)
 		ns := namespace(t, c)
 		m := newMailbox(t, c, ns, pidbox.Config{Type: route.Fanout})
@@ -110,7 +109,7 @@ func TestCall(t *testing.T) {
 }
 
 func TestCastAndBroadcast(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		c := openConn(t, b)
 		ns := namespace(t, c)
 		m := newMailbox(t, c, ns, pidbox.Config{})
@@ -146,7 +145,7 @@ func TestCastAndBroadcast(t *testing.T) {
 
 // The request is exactly what kombu.pidbox publishes, and the reply too.
 func TestWireFormat(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
 		c := openConn(t, b)
 		ns := namespace(t, c)
@@ -205,7 +204,7 @@ func TestWireFormat(t *testing.T) {
 
 // Receiving moves the Lamport clock past the sender's.
 func TestClockAdjust(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		c := openConn(t, b)
 		ns := namespace(t, c)
 		caller := newMailbox(t, c, ns, pidbox.Config{})
@@ -225,7 +224,7 @@ func TestClockAdjust(t *testing.T) {
 }
 
 func TestCloseFailsPendingCalls(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		c := openConn(t, b)
 		ns := namespace(t, c)
 		m, err := pidbox.New(c, ns, pidbox.Config{})

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kelpmq/kelp/conn"
-	"github.com/kelpmq/kelp/integration"
 	"github.com/kelpmq/kelp/route"
 	"github.com/kelpmq/kelp/rpc"
 )
@@ -29,7 +28,7 @@ func adder(_ context.Context, d *conn.Delivery) (any, error) {
 }
 
 func TestCall(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
 		c := openConn(t, b)
 		q := b.Queue(t, "rpc-add")
@@ -71,7 +70,7 @@ func TestCall(t *testing.T) {
 }
 
 func TestConcurrentCalls(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
 		c := openConn(t, b)
 		q := b.Queue(t, "rpc-conc")
@@ -104,7 +103,7 @@ func TestConcurrentCalls(t *testing.T) {
 // A reply that arrives after its call gave up is dropped, and does not
 // answer the next call.
 func TestLateReplyDropped(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
 		c := openConn(t, b)
 		q := b.Queue(t, "rpc-late")
@@ -150,7 +149,7 @@ func TestLateReplyDropped(t *testing.T) {
 }
 
 func TestNoServerTimesOut(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		c := openConn(t, b)
 		q := b.Queue(t, "rpc-nobody")
 		if err := c.Declare(testCtx(t), q); err != nil {
@@ -171,7 +170,7 @@ func TestNoServerTimesOut(t *testing.T) {
 // The server answers as Kombu's send_reply does: to reply_to, with the
 // request's correlation id and serializer.
 func TestServerReplyProperties(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
 		c := openConn(t, b)
 		q := b.Queue(t, "rpc-props")
@@ -229,7 +228,7 @@ func TestServerReplyProperties(t *testing.T) {
 // A request without reply-to is a cast: it is handled and acknowledged,
 // and nothing is sent back.
 func TestCast(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
 		c := openConn(t, b)
 		q := b.Queue(t, "rpc-cast")
@@ -248,7 +247,7 @@ func TestCast(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	integration.Run(t, func(t *testing.T, b integration.Broker) {
+	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
 		c := openConn(t, b)
 		q := b.Queue(t, "rpc-close")
