@@ -368,6 +368,26 @@ func (c *Connection) awaitSession(ctx context.Context, minEpoch uint64, publish 
 	return v.sess, nil
 }
 
+// publishableNow reports, without waiting, why a publish could not go
+// out right now: [ErrBlocked] while the broker blocks publishers,
+// [ErrConnectionLost] while connecting or reconnecting, [ErrClosed] once
+// closing; nil when the connection is open.
+func (c *Connection) publishableNow() error {
+	v, _ := c.state.load()
+	switch v.State {
+	case StateOpen:
+		return nil
+	case StateBlocked:
+		return ErrBlocked
+	case StateClosing, StateClosed:
+		return ErrClosed
+	}
+	if v.Err != nil {
+		return fmt.Errorf("%w: %s (%w)", ErrConnectionLost, v.State, v.Err)
+	}
+	return fmt.Errorf("%w: %s", ErrConnectionLost, v.State)
+}
+
 // chanSlot names the shared channels of a session.
 type chanSlot int
 

@@ -42,7 +42,8 @@
 //
 // Operations started while the connection is reconnecting wait for it,
 // bounded by their ctx. Publishes also wait while the broker blocks
-// publishers (StateBlocked).
+// publishers (StateBlocked); with [WithFailFast] they fail at once instead,
+// with [ErrBlocked] or [ErrConnectionLost].
 //
 // # Goroutines and channels
 //

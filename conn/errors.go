@@ -84,6 +84,10 @@ var (
 	// publishes it again after reconnecting.
 	ErrConfirmLost = errors.New("conn: publish confirmation lost")
 
+	// ErrBlocked is returned by a publish with [WithFailFast] while the
+	// broker blocks publishers (a resource alarm) instead of waiting.
+	ErrBlocked = errors.New("conn: broker is blocking publishers")
+
 	// ErrEmpty is returned by [Connection.Get] when the queue has no ready
 	// message.
 	ErrEmpty = errors.New("conn: queue is empty")

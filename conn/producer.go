@@ -58,7 +58,7 @@ func (p *Producer) Publish(ctx context.Context, body any, opts ...PublishOption)
 				return err
 			}
 		}
-		return p.c.publish(ctx, pub)
+		return p.c.publish(ctx, pub, o.failFast)
 	}
 	if o.retry == nil {
 		return once(ctx)
@@ -129,11 +129,18 @@ func (c *Connection) buildPublishing(o publishOptions, body any) (transports.Pub
 }
 
 // publish sends pub once on a publisher channel of the current session.
-func (c *Connection) publish(ctx context.Context, pub transports.Publishing) error {
+// With failFast it refuses, instead of waiting, when the connection is not
+// open for publishing right now.
+func (c *Connection) publish(ctx context.Context, pub transports.Publishing, failFast bool) error {
 	if !c.pubs.enter() {
 		return ErrClosed
 	}
 	defer c.pubs.leave()
+	if failFast {
+		if err := c.publishableNow(); err != nil {
+			return err
+		}
+	}
 	ch, err := c.sessionChannel(ctx, slotPub)
 	if err != nil {
 		return err

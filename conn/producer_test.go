@@ -176,3 +176,44 @@ func TestBlockedPublishWaits(t *testing.T) {
 		t.Fatalf("queue holds %d, want 1", st.Messages)
 	}
 }
+
+func TestFailFastPublish(t *testing.T) {
+	b, c := open(t, conn.Config{})
+	ctx := testCtx(t)
+	if err := c.Declare(ctx, route.NewQueue("ff")); err != nil {
+		t.Fatal(err)
+	}
+	p := c.Producer(conn.WithRoutingKey("ff"), conn.WithFailFast())
+
+	b.Block("low on memory")
+	if _, err := c.WaitState(ctx, conn.StateBlocked); err != nil {
+		t.Fatal(err)
+	}
+	// ctx has seconds left: a publish that waited would not return an error.
+	if err := p.Publish(ctx, "x"); !errors.Is(err, conn.ErrBlocked) {
+		t.Fatalf("fail-fast publish while blocked: %v, want ErrBlocked", err)
+	}
+	b.Unblock()
+	if _, err := c.WaitState(ctx, conn.StateOpen); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Publish(ctx, "y"); err != nil {
+		t.Fatalf("fail-fast publish while open: %v", err)
+	}
+
+	b.RefuseConnections(errors.New("broker down for the test"))
+	b.DropConnections("")
+	if _, err := c.WaitState(ctx, conn.StateReconnecting); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Publish(ctx, "z"); !errors.Is(err, conn.ErrConnectionLost) {
+		t.Fatalf("fail-fast publish while reconnecting: %v, want ErrConnectionLost", err)
+	}
+	b.RefuseConnections(nil)
+	if _, err := c.WaitState(ctx, conn.StateOpen); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := b.QueueStats("ff"); st.Messages != 1 {
+		t.Fatalf("queue holds %d, want 1 (only the publish made while open)", st.Messages)
+	}
+}

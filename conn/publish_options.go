@@ -25,6 +25,7 @@ type publishOptions struct {
 	contentType string // set: the body is already serialized
 	declare     []Entity
 	retry       *RetryPolicy
+	failFast    bool
 }
 
 // apply returns o with opts applied, o itself unchanged (headers and
@@ -179,6 +180,14 @@ func WithSerializer(name string) PublishOption {
 // [ErrInvalidOption].
 func WithCompression(name string) PublishOption {
 	return func(o *publishOptions) error { o.compression = name; return nil }
+}
+
+// WithFailFast makes Publish fail at once instead of waiting when the
+// connection cannot take the message now: with [ErrBlocked] while the broker
+// blocks publishers, and with [ErrConnectionLost] while kelp is
+// reconnecting. Without it (the default) Publish waits, bounded by its ctx.
+func WithFailFast() PublishOption {
+	return func(o *publishOptions) error { o.failFast = true; return nil }
 }
 
 // WithContentType sends a pre-serialized body as is, with the given
