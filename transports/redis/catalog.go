@@ -61,7 +61,12 @@ func (s *store) AddBinding(ctx context.Context, exchange string, b virtual.Bindi
 	if err != nil {
 		return err
 	}
-	return c.SAdd(ctx, s.bindingKey(exchange), member(s.kind(ctx, exchange), b)).Err()
+	kind := s.kind(ctx, exchange)
+	if err := c.SAdd(ctx, s.bindingKey(exchange), member(kind, b)).Err(); err != nil {
+		return err
+	}
+	s.noteBinding(kind, exchange, b, true)
+	return nil
 }
 
 // RemoveBinding is SREM of the binding's member.
@@ -70,7 +75,9 @@ func (s *store) RemoveBinding(ctx context.Context, exchange string, b virtual.Bi
 	if err != nil {
 		return err
 	}
-	return c.SRem(ctx, s.bindingKey(exchange), member(s.kind(ctx, exchange), b)).Err()
+	kind := s.kind(ctx, exchange)
+	s.noteBinding(kind, exchange, b, false)
+	return c.SRem(ctx, s.bindingKey(exchange), member(kind, b)).Err()
 }
 
 // Bindings is SMEMBERS, parsed. A topic binding carries its stored

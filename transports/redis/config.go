@@ -89,6 +89,21 @@ type Config struct {
 	// fanout_prefix=False).
 	FanoutPrefix   string
 	NoFanoutPrefix bool
+	// NoFanoutPatterns false (the default, Kombu's fanout_patterns=True)
+	// publishes a fanout message with a routing key on the channel
+	// <prefix><exchange>/<routing_key>, and without one on
+	// <prefix><exchange>; true (fanout_patterns=False) always uses the
+	// bare channel. kelp consumers receive both; Python consumers whose
+	// binding key is empty receive only the bare channel.
+	NoFanoutPatterns bool
+	// DurableFanout false (the default) fans fanout exchanges out as Kombu
+	// does, over PUB/SUB, so Python peers (Celery's pidbox and broadcasts)
+	// interoperate; a message published while a queue has no consumer in
+	// any process is not kept for it. True routes fanout messages into
+	// every bound queue's list instead (durable, like the other kinds and
+	// like AMQP), which only kelp consumers read: Python consumers of a
+	// fanout-bound queue never read its list. URL option fanout_durable.
+	DurableFanout bool
 
 	// SocketTimeout bounds each read and write (zero: go-redis's default of
 	// 3 s). SocketConnectTimeout bounds dialing (zero: 5 s).
@@ -198,10 +213,12 @@ func (c Config) Validate() error {
 // The database is Kombu's virtual host: "" or "/" mean 0. Options (all
 // optional) are Kombu's transport options: global_keyprefix,
 // visibility_timeout (seconds), priority_steps (comma-separated),
-// fanout_prefix (true, false, or a prefix), socket_timeout and
+// fanout_prefix (true, false, or a prefix), fanout_patterns (true or
+// false), socket_timeout and
 // socket_connect_timeout (seconds), polling_interval (seconds),
 // max_connections, client_name, ssl_cert_reqs, unacked_mutex_expire
-// (seconds), and kelp's restore_interval (seconds). Errors wrap [transports.ErrInvalidURL] and
+// (seconds), and kelp's restore_interval (seconds) and fanout_durable
+// (true or false). Errors wrap [transports.ErrInvalidURL] and
 // never contain the password.
 func ParseURL(rawURL string) (Config, error) {
 	red := transports.RedactURL(rawURL)
@@ -277,6 +294,10 @@ func ParseURL(rawURL string) (Config, error) {
 			}
 		case "priority_steps":
 			c.PrioritySteps, err = steps(v)
+		case "fanout_patterns":
+			c.NoFanoutPatterns, err = falseFlag(v)
+		case "fanout_durable":
+			c.DurableFanout, err = strconv.ParseBool(v)
 		case "fanout_prefix":
 			switch strings.ToLower(v) {
 			case "true", "1", "yes", "":
@@ -307,6 +328,17 @@ func ParseURL(rawURL string) (Config, error) {
 		return bad("%v", err)
 	}
 	return c, nil
+}
+
+// falseFlag parses a Python-style boolean and reports whether it is false.
+func falseFlag(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes":
+		return false, nil
+	case "false", "0", "no":
+		return true, nil
+	}
+	return false, errors.New("want true or false")
 }
 
 // seconds parses a non-negative number of seconds, as Kombu's options are.

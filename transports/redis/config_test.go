@@ -36,6 +36,10 @@ func TestParseURL(t *testing.T) {
 		{"redis://h?unacked_mutex_expire=2.5&restore_interval=1", func(c redis.Config) bool {
 			return c.UnackedMutexExpire == 2500*time.Millisecond && c.RestoreInterval == time.Second
 		}},
+		{"redis://h?fanout_patterns=false&fanout_durable=true", func(c redis.Config) bool {
+			return c.NoFanoutPatterns && c.DurableFanout
+		}},
+		{"redis://h?fanout_patterns=true", func(c redis.Config) bool { return !c.NoFanoutPatterns && !c.DurableFanout }},
 		{"redis://h?fanout_prefix=/x.", func(c redis.Config) bool { return c.FanoutPrefix == "/x." }},
 	} {
 		c, err := redis.ParseURL(tc.url)
@@ -48,7 +52,7 @@ func TestParseURL(t *testing.T) {
 func TestParseURLErrors(t *testing.T) {
 	for _, u := range []string{
 		"http://h", "redis://h/x", "redis://h:99999", "redis://:secret@h?bogus=1",
-		"redis://h?visibility_timeout=-1", "redis://h?unacked_mutex_expire=x", "redis://h?priority_steps=3,6", "redis://h?priority_steps=0,5,2",
+		"redis://h?visibility_timeout=-1", "redis://h?unacked_mutex_expire=x", "redis://h?fanout_patterns=maybe", "redis://h?fanout_durable=2", "redis://h?priority_steps=3,6", "redis://h?priority_steps=0,5,2",
 		"redis://h?fanout_prefix=nope", "redis://h?ssl_cert_reqs=none", "redis+socket://",
 	} {
 		_, err := redis.ParseURL(u)

@@ -30,6 +30,11 @@
 //     that Python's re accepts, so a Python publisher routes kelp's
 //     bindings as kelp does; patterns written by Python peers (Kombu's own
 //     regex, where "*" may span dots) are evaluated as stored.
+//   - Fanout exchanges are Kombu's PUB/SUB: a publish is one PUBLISH on
+//     the channel <fanout prefix><exchange>, or <fanout prefix><exchange>/
+//     <routing key> when there is a key ([Config.FanoutPrefix], default
+//     "/<db>.", and [Config.NoFanoutPatterns], Kombu's fanout_prefix and
+//     fanout_patterns), with the same JSON envelope. See "Fanout" below.
 //   - Unacknowledged messages are in the hash unacked (tag → JSON
 //     [envelope, exchange, routing_key]) and the sorted set unacked_index
 //     (tag → delivery time), and the visibility restore is guarded by the
@@ -59,6 +64,34 @@
 // steps, priorities that share a step are served in FIFO order; set
 // priority_steps=0,1,2,3,4,5,6,7,8,9 for exact ordering.
 //
+// # Fanout
+//
+// By default fanout is Kombu's, so that Python peers interoperate (Celery's
+// pidbox and broadcasts, kombu.common.Broadcast): publishing to a fanout
+// exchange PUBLISHes the message once, and while a queue bound to fanout
+// exchanges (bound by this process, as Kombu knows them) has consumers in
+// this process, one PSUBSCRIBE connection receives, for each exchange, the
+// bare channel and every <exchange>/<key> channel, so kelp consumers get
+// every message whatever its routing key, as AMQP's fanout does (a Python
+// consumer bound with an empty key gets only the bare channel, as in
+// Kombu). Each message received is pushed to the queue's list and claimed
+// from there like any other, so from then on it survives a crash of the
+// consumer; a copy claimed while another copy of the same broadcast is
+// claimed gets a fresh delivery tag (Kombu's copies share one tag and
+// collide in unacked). PUB/SUB is not persistent: a message published
+// while a queue has no consumer (or its consumer's process is
+// reconnecting) is not kept for it, and queue options applied when a
+// message is enqueued (TTL, length limits, dead-lettering) do not apply to
+// broadcasts. Several processes consuming one fanout-bound queue each
+// receive every message, as several Kombu processes do.
+//
+// [Config.DurableFanout] (URL option fanout_durable=true) routes fanout
+// exchanges into every bound queue's list instead, through the binding
+// sets like the other kinds: durable, AMQP's semantics (this is what the
+// conformance suite runs), but only kelp consumers read those lists, since
+// Python consumers of a fanout-bound queue only subscribe, so use it only
+// where no Python peer shares the exchange.
+//
 // # Better than Kombu, still compatible
 //
 //   - No window where a popped message lives only in process memory: a Lua
@@ -81,7 +114,9 @@
 // While a Connector has a live Conn it runs one maintenance goroutine
 // (claim refresh and visibility restore) and one goroutine per Conn that
 // waits for it to end; the last Conn to end stops them and closes the
-// client. Each consumer has the pump goroutine package virtual starts; a
+// client. A queue bound to a PUB/SUB fanout exchange that has consumers
+// has one receiving goroutine and one Redis connection, stopped with its
+// last consumer. Each consumer has the pump goroutine package virtual starts; a
 // waiting consumer holds one pooled Redis connection, blocked for at most
 // [Config.PollInterval] at a time (which also bounds how long Cancel
 // waits). Errors follow the SPI: a Redis failure kills the Conn with an
@@ -95,6 +130,5 @@
 // per process. A mandatory publish to the default exchange is never
 // returned (the queue may exist in another process). Headers exchanges are
 // kelp's own: their match table is stored in the pattern part of the
-// binding member. Fanout exchanges route through the binding sets to
-// queues (durable, unlike Kombu's PUB/SUB fanout).
+// binding member.
 package redis

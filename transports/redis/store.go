@@ -29,6 +29,8 @@ type store struct {
 	queues map[string]*qstate // queues this process declared
 	claims map[string]string  // live claims of this process: tag -> queue
 	kinds  map[string]string  // exchange kinds this process knows
+
+	fanout fanoutState
 }
 
 // qstate is the local knowledge of a declared queue.
@@ -49,6 +51,7 @@ func newStore(cfg Config, log *slog.Logger) *store {
 		queues: make(map[string]*qstate),
 		claims: make(map[string]string),
 		kinds:  make(map[string]string),
+		fanout: fanoutState{bound: make(map[string]map[string]int), subs: make(map[string]*subscription)},
 	}
 }
 
@@ -170,7 +173,9 @@ for i = 5, #KEYS do
     if ok and type(msg) == 'table' and type(msg['properties']) == 'table' then
       local props = msg['properties']
       local tag = props['delivery_tag']
-      if type(tag) ~= 'string' or tag == '' then tag = ARGV[2] end
+      if type(tag) ~= 'string' or tag == '' or redis.call('HEXISTS', KEYS[1], tag) == 1 then
+        tag = ARGV[2] -- none, or a copy of a claimed message (a broadcast)
+      end
       local ex, rk = '', ''
       local di = props['delivery_info']
       if type(di) == 'table' then
