@@ -62,7 +62,10 @@ func ParseURL(raw string) (URL, error) {
 			continue
 		}
 		if scheme, _, ok := strings.Cut(part, "://"); !ok || scheme == "" {
-			return URL{}, fmt.Errorf("%w: %q has no scheme (want scheme://...)", ErrInvalidConfig, transports.RedactURL(part))
+			// RedactURL finds a password only after "://": lend it one, for
+			// a part cut out of a user name holding a ';'.
+			shown := strings.TrimPrefix(transports.RedactURL("x://"+part), "x://")
+			return URL{}, fmt.Errorf("%w: %q has no scheme (want scheme://...)", ErrInvalidConfig, shown)
 		}
 		stripped, found, err := stripQuery(part, QueryFailoverStrategy, QueryConnectTimeout)
 		if err != nil {
