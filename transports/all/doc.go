@@ -10,7 +10,9 @@
 //   - "amqp://", "amqps://", "pyamqp://", "librabbitmq://": package
 //     [github.com/kelpmq/kelp/transports/amqp];
 //   - "redis://", "rediss://", "redis+socket://": package
-//     [github.com/kelpmq/kelp/transports/redis].
+//     [github.com/kelpmq/kelp/transports/redis];
+//   - "file://", "filesystem://": package
+//     [github.com/kelpmq/kelp/transports/filesystem].
 //
 // Drivers added to kelp later are added here too (a test finds every
 // package under transports/ that registers a scheme and fails if this
@@ -25,7 +27,8 @@
 package all
 
 import (
-	_ "github.com/kelpmq/kelp/transports/amqp"   // amqp, amqps, pyamqp, librabbitmq
-	_ "github.com/kelpmq/kelp/transports/memory" // memory
-	_ "github.com/kelpmq/kelp/transports/redis"  // redis, rediss, redis+socket
+	_ "github.com/kelpmq/kelp/transports/amqp"       // amqp, amqps, pyamqp, librabbitmq
+	_ "github.com/kelpmq/kelp/transports/filesystem" // file, filesystem
+	_ "github.com/kelpmq/kelp/transports/memory"     // memory
+	_ "github.com/kelpmq/kelp/transports/redis"      // redis, rediss, redis+socket
 )

@@ -1,0 +1,153 @@
+package filesystem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sync"
+
+	"github.com/kelpmq/kelp/transports"
+	"github.com/kelpmq/kelp/transports/virtual"
+)
+
+// Schemes are the URL schemes this package registers.
+var Schemes = []string{"file", "filesystem"}
+
+func init() {
+	for _, s := range Schemes {
+		transports.Register(s, driver{})
+	}
+}
+
+// driver opens connectors for file:// URLs.
+type driver struct{}
+
+// OpenConnector parses rawURL with [ParseURL].
+func (driver) OpenConnector(rawURL string) (transports.Connector, error) {
+	cfg, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return NewConnector(cfg)
+}
+
+// Connector opens connections to a store directory and implements
+// [transports.Connector]. The Conns of one Connector share one topology
+// (exchanges, queue definitions, exclusive queues: what Kombu keeps per
+// process), one lease (the owner name its claims carry) and one
+// maintenance goroutine that renews the lease and restores the claims of
+// dead processes. The lease file and the goroutine exist while at least
+// one Conn is live.
+//
+// A Connector is safe for concurrent use.
+type Connector struct {
+	cfg    Config
+	st     *store
+	broker *virtual.Broker
+
+	mu    sync.Mutex
+	live  int
+	maint *maintainer
+}
+
+var _ transports.Connector = (*Connector)(nil)
+
+// NewConnector returns a Connector for cfg after validating it. It does
+// no I/O.
+func NewConnector(cfg Config) (*Connector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Connector{cfg: cfg, st: newStore(cfg, randomHex(8))}
+	c.broker = virtual.NewBroker(c.st, virtual.Config{Logger: cfg.Logger})
+	return c, nil
+}
+
+// Config returns the Connector's settings, with defaults filled in.
+func (c *Connector) Config() Config { return c.cfg }
+
+// Address returns the store's URL.
+func (c *Connector) Address() string {
+	return (&url.URL{Scheme: "file", Path: c.cfg.Dir}).String()
+}
+
+// Connect opens a connection: it creates the store's directories when
+// missing, writes the lease, and returns a [transports.Conn] over the
+// shared topology. A directory this process may not write gives an
+// [*transports.Error] with code 403; other I/O failures an error wrapping
+// [transports.ErrConnLost].
+func (c *Connector) Connect(ctx context.Context, opts transports.ConnectOptions) (transports.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("filesystem: connect: %w", err)
+	}
+	if err := c.acquire(); err != nil {
+		return nil, err
+	}
+	vc, err := c.broker.Connect(ctx, opts)
+	if err != nil {
+		c.release()
+		return nil, err
+	}
+	go func() {
+		<-vc.Done()
+		c.release()
+	}()
+	return vc, nil
+}
+
+// acquire counts a live Conn; the first one prepares the store.
+func (c *Connector) acquire() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live > 0 {
+		c.live++
+		return nil
+	}
+	err := c.st.mkdirs()
+	if err == nil {
+		err = c.st.renewLease()
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return &transports.Error{Code: 403, Reason: "ACCESS_REFUSED - " + err.Error(), Err: err}
+		}
+		return fmt.Errorf("filesystem: connect: %w: %w", transports.ErrConnLost, err)
+	}
+	c.maint = startMaintainer(c.st)
+	c.live = 1
+	return nil
+}
+
+// release uncounts a Conn that died; the last one stops the maintenance
+// and removes the lease (its claims were all requeued as its Conns died).
+func (c *Connector) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live--
+	if c.live > 0 {
+		return
+	}
+	c.maint.stop()
+	c.maint = nil
+	c.st.dropLease()
+}
+
+// DropConnections kills every live Conn of the Connector as a crash of
+// the connection would (Err wraps [transports.ErrConnLost]): their
+// unsettled deliveries go back to their queues. It returns how many there
+// were. New Connects succeed. It is meant for tests of reconnection.
+func (c *Connector) DropConnections() int {
+	return c.broker.DropConnections("", errors.New("filesystem: connection dropped"))
+}
+
+// RestoreStale returns now, to their queues and marked redelivered, the
+// claimed messages of every process whose lease expired (it died without
+// settling them). A live Connector does this by itself every
+// LeaseTimeout/2; RestoreStale is for tools and tests. It returns how many
+// it restored.
+func (c *Connector) RestoreStale(ctx context.Context) (int, error) {
+	return c.st.restoreStale(ctx)
+}
