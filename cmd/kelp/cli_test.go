@@ -18,7 +18,6 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"unknown flag", []string{"publish", url, "--bogus", "1"}, "flag provided but not defined: -bogus"},
 		{"bad flag value", []string{"publish", url, "--count", "many", "1"}, `invalid value "many" for flag -count`},
-		{"no url", []string{"publish", "1"}, "no broker URL: give --url or set KELP_URL"},
 		{"unparseable url", []string{"publish", "--url", "amqp://user:hunter2@[::1", "1"}, "invalid URL"},
 		{"unknown scheme", []string{"publish", "--url", "rabbit://h", "1"}, `unknown URL scheme "rabbit"`},
 		{"bad memory url", []string{"publish", "--url", "memory://u:hunter2@h:1/x", "1"}, "invalid URL"},
@@ -77,9 +76,9 @@ func TestHelp(t *testing.T) {
 		{[]string{"-h"}, []string{"Usage:", "Commands:"}},
 		{[]string{"--help"}, []string{"Usage:", "Commands:"}},
 		{[]string{"help", "help"}, []string{"Commands:"}},
-		{[]string{"help", "publish"}, []string{"kelp publish --url URL [flags] BODY", "-serializer", "-header key=value", "-count N"}},
+		{[]string{"help", "publish"}, []string{"kelp publish [--url URL] [flags] BODY", "-serializer", "-header key=value", "-count N"}},
 		{[]string{"publish", "-h"}, []string{"kelp publish", "-routing-key key"}},
-		{[]string{"consume", "--help"}, []string{"kelp consume --url URL --queue Q", "-timeout duration", "-accept list", "-format"}},
+		{[]string{"consume", "--help"}, []string{"kelp consume [--url URL] --queue Q", "-timeout duration", "-accept list", "-format"}},
 		{[]string{"help", "demo"}, []string{"kelp demo", "embedded memory broker"}},
 	}
 	for _, tt := range tests {

@@ -35,11 +35,18 @@ type connFlags struct {
 	// confirmsOff turns publisher confirms off (set by a command, not a
 	// flag of every command).
 	confirmsOff bool
+	// fileDefault makes resolve fall back to defaultFileURL when no URL
+	// is given (set by publish and consume before add).
+	fileDefault bool
 }
 
 // add registers the flags on fs.
 func (cf *connFlags) add(fs *flagSet) {
-	fs.StringVar(&cf.url, "url", "", "broker `URL`, such as amqp://guest:guest@localhost:5672// (default $"+envURL+")")
+	def := "(default $" + envURL + ")"
+	if cf.fileDefault {
+		def = "(default $" + envURL + ", else file://<user cache dir>/kelp/queues)"
+	}
+	fs.StringVar(&cf.url, "url", "", "broker `URL`, such as amqp://guest:guest@localhost:5672// "+def)
 	fs.DurationVar(&cf.connectTimeout, "connect-timeout", defaultConnectTimeout, "give up connecting after this `duration`")
 	fs.BoolVar(&cf.verbose, "verbose", false, "log the connection's activity on stderr")
 }
@@ -50,6 +57,13 @@ func (cf *connFlags) add(fs *flagSet) {
 func (cf *connFlags) resolve(e *env) error {
 	if cf.url == "" {
 		cf.url = e.getenv(envURL)
+	}
+	if cf.url == "" && cf.fileDefault {
+		u, err := defaultFileURL()
+		if err != nil {
+			return err
+		}
+		cf.url = u
 	}
 	if cf.url == "" {
 		return usageErrorf("no broker URL: give --url or set %s", envURL)

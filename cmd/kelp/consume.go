@@ -52,7 +52,8 @@ are rejected by the consumer and logged on stderr, never printed.`
 // runConsume implements "kelp consume".
 func runConsume(ctx context.Context, e *env, args []string) error {
 	var cf consumeFlags
-	fs := newFlagSet(e, "consume", "kelp consume --url URL --queue Q [flags]", consumeAbout)
+	fs := newFlagSet(e, "consume", "kelp consume [--url URL] --queue Q [flags]", consumeAbout)
+	cf.fileDefault = true
 	cf.add(fs)
 	fs.StringVar(&cf.queue, "queue", "", "consume from the queue `name` (required)")
 	fs.StringVar(&cf.exchange, "exchange", "", "bind the queue to the exchange `name`")

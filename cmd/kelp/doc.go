@@ -63,7 +63,12 @@
 //
 // --url takes any URL package conn accepts, including ';'-separated
 // failover lists; every bundled transport is linked in. The URL may come
-// from the KELP_URL environment variable instead. --connect-timeout
+// from the KELP_URL environment variable instead. Without either, publish
+// and consume use file://<user cache dir>/kelp/queues (the filesystem
+// transport under os.UserCacheDir, such as ~/.cache/kelp/queues): every
+// kelp process of the user on the machine shares it, so a publish in one
+// terminal reaches a consume in another with no broker; demo always runs
+// on memory://, inside its one process. --connect-timeout
 // (default 10s) bounds connecting, and a broker that refuses three rounds
 // of attempts in a row ends the command within about a second. Passwords
 // are never printed.

@@ -99,6 +99,7 @@ func usage() string {
 	}
 	b.WriteString("\nRun 'kelp help <command>' (or 'kelp <command> -h') for a command's flags.\n")
 	b.WriteString("The broker URL comes from --url or, failing that, the KELP_URL environment variable.\n")
+	b.WriteString(fileDefaultHelp)
 	return b.String()
 }
 

@@ -50,7 +50,8 @@ message, and fails on the first one it refuses.`
 // runPublish implements "kelp publish".
 func runPublish(ctx context.Context, e *env, args []string) error {
 	pf := publishFlags{headers: headerFlag{}}
-	fs := newFlagSet(e, "publish", "kelp publish --url URL [flags] BODY", publishAbout)
+	fs := newFlagSet(e, "publish", "kelp publish [--url URL] [flags] BODY", publishAbout)
+	pf.fileDefault = true
 	pf.add(fs)
 	fs.StringVar(&pf.exchange, "exchange", "", "publish to the exchange `name` (default: the default exchange)")
 	fs.StringVar(&pf.kind, "type", "", "declare the exchange with this `type`: direct, topic, fanout or headers")
