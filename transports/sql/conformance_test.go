@@ -2,8 +2,8 @@ package sql_test
 
 import (
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/kelpmq/kelp/route"
 	"github.com/kelpmq/kelp/transports"
