@@ -11,6 +11,8 @@
 //     [github.com/kelpmq/kelp/transports/amqp];
 //   - "redis://", "rediss://", "redis+socket://": package
 //     [github.com/kelpmq/kelp/transports/redis];
+//   - "beanstalk://": package
+//     [github.com/kelpmq/kelp/transports/beanstalk];
 //   - "file://", "filesystem://": package
 //     [github.com/kelpmq/kelp/transports/filesystem].
 //
@@ -28,6 +30,7 @@ package all
 
 import (
 	_ "github.com/kelpmq/kelp/transports/amqp"       // amqp, amqps, pyamqp, librabbitmq
+	_ "github.com/kelpmq/kelp/transports/beanstalk"  // beanstalk
 	_ "github.com/kelpmq/kelp/transports/filesystem" // file, filesystem
 	_ "github.com/kelpmq/kelp/transports/memory"     // memory
 	_ "github.com/kelpmq/kelp/transports/redis"      // redis, rediss, redis+socket

@@ -1,0 +1,137 @@
+package beanstalk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/kelpmq/kelp/transports"
+	"github.com/kelpmq/kelp/transports/virtual"
+)
+
+func init() { transports.Register("beanstalk", driver{}) }
+
+// driver opens connectors for beanstalk:// URLs.
+type driver struct{}
+
+// OpenConnector parses rawURL with [ParseURL].
+func (driver) OpenConnector(rawURL string) (transports.Connector, error) {
+	cfg, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return NewConnector(cfg)
+}
+
+// Connector talks to one beanstalkd server and implements
+// [transports.Connector]. Its Conns share one topology (exchanges,
+// bindings, queue definitions: all in this process, see the package
+// documentation), one server connection and one goroutine that touches
+// the jobs the process holds; both exist while at least one Conn is live.
+//
+// A Connector is safe for concurrent use.
+type Connector struct {
+	cfg    Config
+	st     *store
+	broker *virtual.Broker
+
+	mu     sync.Mutex
+	live   int
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+var _ transports.Connector = (*Connector)(nil)
+
+// NewConnector returns a Connector for cfg after validating it. It does
+// no I/O.
+func NewConnector(cfg Config) (*Connector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := &Connector{cfg: cfg, st: newStore(cfg)}
+	c.broker = virtual.NewBroker(c.st, virtual.Config{Logger: cfg.Logger})
+	return c, nil
+}
+
+// Config returns the Connector's settings, with defaults filled in.
+func (c *Connector) Config() Config { return c.cfg }
+
+// Address returns the server's URL.
+func (c *Connector) Address() string { return "beanstalk://" + c.cfg.Addr }
+
+// Connect opens a connection: it makes sure the server answers and
+// returns a [transports.Conn] over the shared topology. An unreachable
+// server gives an error wrapping [transports.ErrConnLost].
+func (c *Connector) Connect(ctx context.Context, opts transports.ConnectOptions) (transports.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("beanstalk: connect: %w", err)
+	}
+	if err := c.acquire(); err != nil {
+		return nil, err
+	}
+	vc, err := c.broker.Connect(ctx, opts)
+	if err != nil {
+		c.release()
+		return nil, err
+	}
+	go func() {
+		<-vc.Done()
+		c.release()
+	}()
+	return vc, nil
+}
+
+func (c *Connector) acquire() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live > 0 {
+		c.live++
+		return nil
+	}
+	if err := c.st.ping(); err != nil {
+		return fmt.Errorf("%w: %w", transports.ErrConnLost, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel, c.done = cancel, make(chan struct{})
+	go func(done chan struct{}) {
+		defer close(done)
+		t := time.NewTicker(c.cfg.TTR / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				c.st.touchHeld()
+			}
+		}
+	}(c.done)
+	c.live = 1
+	return nil
+}
+
+func (c *Connector) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live--
+	if c.live > 0 {
+		return
+	}
+	c.cancel()
+	<-c.done
+	c.st.close()
+}
+
+// DropConnections kills every live Conn of the Connector and the server
+// connection under them, as a network failure would (Err wraps
+// [transports.ErrConnLost]): beanstalkd releases the jobs they held. It
+// returns how many Conns there were. New Connects succeed. It is meant
+// for tests of reconnection.
+func (c *Connector) DropConnections() int {
+	c.st.close()
+	return c.broker.DropConnections("", errors.New("beanstalk: connection dropped"))
+}
