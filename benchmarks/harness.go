@@ -135,6 +135,9 @@ func run(ctx context.Context, s Session, w Workload, r *Result) error {
 		return err
 	}
 	defer s.DeleteQueue(context.WithoutCancel(ctx), q)
+	if wr, ok := s.(workloadRunner); ok {
+		return wr.runWorkload(ctx, q, w, r)
+	}
 	body := make([]byte, w.Size)
 	switch w.Scenario {
 	case ScenarioPublish, ScenarioRoute:

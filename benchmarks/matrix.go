@@ -38,11 +38,12 @@ func Brokers(amqpURL, redisURL string, scale float64) []Broker {
 	bs[0].Targets = []Target{Kelp("memory", bs[0].URL), WatermillGoChannel()}
 	if amqpURL != "" {
 		bs = append(bs, Broker{Transport: "amqp", URL: amqpURL, Messages: n(10000),
-			Targets: []Target{Kelp("amqp", amqpURL), AMQP091(amqpURL), WatermillAMQP(amqpURL)}})
+			Targets: []Target{Kelp("amqp", amqpURL), AMQP091(amqpURL), WatermillAMQP(amqpURL),
+				Kombu("amqp", amqpURL, AMQP091(amqpURL))}})
 	}
 	if redisURL != "" {
 		bs = append(bs, Broker{Transport: "redis", URL: redisURL, Messages: n(4000), Bindings: []int{10, 1000},
-			Targets: []Target{Kelp("redis", redisURL), GoRedis(redisURL)}})
+			Targets: []Target{Kelp("redis", redisURL), GoRedis(redisURL), Kombu("redis", redisURL, GoRedis(redisURL))}})
 	}
 	return bs
 }

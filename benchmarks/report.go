@@ -47,6 +47,10 @@ var Goals = []Goal{
 	{"AMQP p99 latency at 5,000 msg/s", "amqp", "latency rate=5000 size=1024", "amqp091", 1.5, true},
 	{"Redis publish, 8 publishers", "redis", "publish confirms=on publishers=8 size=1024", "go-redis", 0.7, false},
 	{"Redis consume with ack emulation", "redis", "consume+ack prefetch=100 size=1024", "go-redis", 3, false},
+	{"AMQP publish with confirms, 1 publisher, vs Kombu", "amqp", "publish confirms=on publishers=1 size=1024", "kombu", 2, false},
+	{"AMQP consume + ack vs Kombu", "amqp", "consume+ack prefetch=100 size=1024", "kombu", 2, false},
+	{"Redis publish, 1 publisher, vs Kombu", "redis", "publish confirms=on publishers=1 size=1024", "kombu", 2, false},
+	{"Redis consume with ack emulation vs Kombu", "redis", "consume+ack prefetch=100 size=1024", "kombu", 10, false},
 	{"memory end-to-end, 16 B raw bytes (msg/s)", "memory", "e2e publishers=8 size=16", "", 1e6, false},
 	{"memory end-to-end vs Watermill GoChannel", "memory", "e2e publishers=8 size=16", "watermill", 3, false},
 }

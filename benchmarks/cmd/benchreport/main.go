@@ -163,6 +163,9 @@ func loadavg() string {
 // versions names Go, the brokers and the client libraries.
 func versions(ctx context.Context, amqpURL, redisURL string) map[string]string {
 	v := map[string]string{"Go": runtime.Version()}
+	if k := benchmarks.KombuVersion(ctx); k != "" {
+		v["Python Kombu ("+benchmarks.Python+")"] = k
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, d := range bi.Deps {
 			switch d.Path {
