@@ -13,7 +13,8 @@ import (
 )
 
 // bundled are the schemes of the drivers kelp ships today.
-var bundled = []string{"amqp", "amqps", "librabbitmq", "memory", "pyamqp", "redis", "rediss", "redis+socket"}
+var bundled = []string{"amqp", "amqps", "librabbitmq", "memory", "pyamqp", "redis", "rediss", "redis+socket",
+	"postgres", "postgresql", "sqla+postgres", "sqla+postgresql", "mysql", "sqla+mysql", "sqlite", "sqla+sqlite"}
 
 // TestRegistersEveryBundledScheme checks that importing the package (and
 // nothing else: this test imports no driver) makes every bundled scheme

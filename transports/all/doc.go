@@ -14,7 +14,10 @@
 //   - "beanstalk://": package
 //     [github.com/kelpmq/kelp/transports/beanstalk];
 //   - "file://", "filesystem://": package
-//     [github.com/kelpmq/kelp/transports/filesystem].
+//     [github.com/kelpmq/kelp/transports/filesystem];
+//   - "postgres://", "postgresql://", "mysql://", "sqlite://" and Kombu's
+//     "sqla+postgresql://", "sqla+postgres://", "sqla+mysql://",
+//     "sqla+sqlite://": package [github.com/kelpmq/kelp/transports/sql].
 //
 // Drivers added to kelp later are added here too (a test finds every
 // package under transports/ that registers a scheme and fails if this
@@ -34,4 +37,5 @@ import (
 	_ "github.com/kelpmq/kelp/transports/filesystem" // file, filesystem
 	_ "github.com/kelpmq/kelp/transports/memory"     // memory
 	_ "github.com/kelpmq/kelp/transports/redis"      // redis, rediss, redis+socket
+	_ "github.com/kelpmq/kelp/transports/sql"        // postgres, mysql, sqlite and their sqla+ forms
 )
