@@ -10,7 +10,9 @@ import (
 
 	"github.com/kelpmq/kelp/conn"
 	"github.com/kelpmq/kelp/route"
-	_ "github.com/kelpmq/kelp/transports/all" // every bundled scheme
+	_ "github.com/kelpmq/kelp/transports/amqp"   // amqp://
+	_ "github.com/kelpmq/kelp/transports/memory" // memory://
+	_ "github.com/kelpmq/kelp/transports/redis"  // redis://
 )
 
 // fillPublishers is how many goroutines fill a queue before a consume run.
