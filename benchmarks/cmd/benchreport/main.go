@@ -39,16 +39,17 @@ func main() {
 	jsonOut := flag.String("json", "results.json", "save the results to `file`")
 	from := flag.String("from", "", "render the saved results `file` instead of running")
 	shared := flag.Bool("shared", true, "say in the report that the machine was shared during the run")
+	notes := flag.String("notes", "notes.md", "append the hand-written analysis in `file` (profiles, targets missed) when it exists")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *amqpURL, *redisURL, *scale, *out, *charts, *jsonOut, *from, *shared); err != nil {
+	if err := run(ctx, *amqpURL, *redisURL, *scale, *out, *charts, *jsonOut, *from, *notes, *shared); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, amqpURL, redisURL string, scale float64, out, charts, jsonOut, from string, shared bool) error {
+func run(ctx context.Context, amqpURL, redisURL string, scale float64, out, charts, jsonOut, from, notes string, shared bool) error {
 	var rep benchmarks.Report
 	if from != "" {
 		data, err := os.ReadFile(from)
@@ -93,6 +94,12 @@ func run(ctx context.Context, amqpURL, redisURL string, scale float64, out, char
 	if err := benchmarks.WriteMarkdown(f, rep, names); err != nil {
 		f.Close()
 		return err
+	}
+	if text, err := os.ReadFile(notes); err == nil {
+		if _, err := fmt.Fprintf(f, "\n%s", text); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	return f.Close()
 }
