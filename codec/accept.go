@@ -14,10 +14,11 @@ import (
 //
 // A nil *Accept stands for Kombu's default, which refuses the types its
 // registry has disabled (pickle, yaml and msgpack, since Kombu 3.0). kelp's
-// default is deliberately broader: nil allows every content type, because
-// kelp never decodes pickle or yaml anyway (their serializers refuse with a
-// clear error) and msgpack cannot execute code when decoded in Go. Pass an
-// explicit list to narrow it.
+// nil Accept likewise refuses pickle and yaml (application/x-python-serialize
+// and application/x-yaml: their loaders can execute code), so a consumer
+// with no accept list rejects such messages instead of handing them out,
+// and allows every other content type, msgpack included (it cannot execute
+// code when decoded in Go). Pass an explicit list to narrow it.
 type Accept struct {
 	types []string // normalized content types, sorted, unique
 }
@@ -53,12 +54,12 @@ func (r *Registry) NewAccept(namesOrTypes ...string) (*Accept, error) {
 
 // Allows reports whether a message of contentType may be deserialized. A
 // missing content type is application/data. The comparison ignores case
-// and MIME parameters. A nil Accept allows everything.
+// and MIME parameters. A nil Accept allows everything but pickle and yaml.
 func (a *Accept) Allows(contentType string) bool {
-	if a == nil {
-		return true
-	}
 	ct := normType(contentType)
+	if a == nil {
+		return ct != pickleSerializer.contentType && ct != yamlSerializer.contentType
+	}
 	switch ct {
 	case "", ContentTypeData, ContentTypeText:
 		return true

@@ -22,8 +22,9 @@ func TestAcceptSemantics(t *testing.T) {
 		allowed []string
 		refused []string
 	}{
-		{"nil allows everything", nil,
-			[]string{"application/json", "application/x-msgpack", "text/plain", "application/x-python-serialize", "x/y", ""}, nil},
+		{"nil allows everything but pickle and yaml", nil,
+			[]string{"application/json", "application/x-msgpack", "text/plain", "x/y", ""},
+			[]string{"application/x-python-serialize", "Application/X-YAML; charset=utf-8"}},
 		{"empty allows only trusted types", mustAccept(),
 			[]string{"application/data", "application/text", ""},
 			[]string{"application/json", "text/plain", "application/x-msgpack"}},

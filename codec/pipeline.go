@@ -68,7 +68,8 @@ type textualDecoder interface {
 //   - The accept check comes first: a type that accept does not allow is
 //     refused with a [*DisallowedError] (wrapping [ErrContentDisallowed])
 //     before anything else. application/data and application/text are
-//     always allowed; a nil accept allows everything (see [Accept]).
+//     always allowed; a nil accept allows everything but pickle and yaml
+//     (see [Accept]).
 //   - Types kelp never decodes (pickle, yaml) are then refused with a
 //     [*DisallowedError] explaining why.
 //   - An empty body, a type with no registered serializer, and the raw and
@@ -87,6 +88,9 @@ func (r *Registry) Decode(contentType, contentEncoding string, body []byte, acce
 		ct = ContentTypeData
 	}
 	s, known := r.load().serializers[ct]
+	if _, refuse := s.(refused); refuse && accept == nil {
+		return s.Decode(body, v) // the default list refuses it: say why
+	}
 	if !accept.Allows(ct) {
 		e := &DisallowedError{ContentType: ct, Reason: reasonUntrusted}
 		if known {

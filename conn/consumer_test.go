@@ -348,3 +348,52 @@ func TestBrokerCancelResubscribes(t *testing.T) {
 }
 
 var _ = context.Background
+
+// A consumer with no accept list refuses what kelp never decodes (pickle,
+// yaml): such messages are rejected (here into a dead-letter queue), never
+// handed out, and the messages behind them still arrive.
+func TestDefaultAcceptRejectsPickleAndYAML(t *testing.T) {
+	_, c := open(t, conn.Config{})
+	ctx := testCtx(t)
+	dlx := route.NewExchange("dlx-default", route.Fanout)
+	dead := route.NewQueue("dead-default", route.Bind(dlx, ""))
+	q := route.Queue{Name: "lenient", Durable: true, DeadLetterExchange: "dlx-default"}
+	if err := c.Declare(ctx, dlx, dead, q); err != nil {
+		t.Fatal(err)
+	}
+	p := c.Producer(conn.WithRoutingKey("lenient"))
+	for _, ct := range []string{"application/x-python-serialize", "application/x-yaml"} {
+		if err := p.Publish(ctx, []byte("cos\nsystem\n(S'true'\ntR."), conn.WithContentType(ct, "binary")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Publish(ctx, map[string]int{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := c.Consume(ctx, []route.Queue{q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Stop()
+	d := next(t, cons)
+	if d.ContentType != "application/json" {
+		t.Fatalf("first delivery with the default accept list is %s, want the json message", d.ContentType)
+	}
+	_ = d.Ack(ctx)
+
+	// Both refused messages are in the dead-letter queue, in order; a
+	// consumer that names them explicitly gets them, and Decode still says no.
+	deadCons, err := c.Consume(ctx, []route.Queue{dead}, conn.WithAccept("pickle", "yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deadCons.Stop()
+	for _, want := range []string{"application/x-python-serialize", "application/x-yaml"} {
+		d := next(t, deadCons)
+		var v any
+		if d.ContentType != want || !errors.Is(d.Decode(&v), conn.ErrContentDisallowed) {
+			t.Fatalf("dead-lettered %s (want %s), Decode: %v", d.ContentType, want, d.Decode(&v))
+		}
+		_ = d.Ack(ctx)
+	}
+}

@@ -357,16 +357,20 @@ func messageRows() []badRow {
 		{name: "content type outside the accept list", run: func(t *testing.T, env *badEnv) error {
 			return env.rejected(t, []string{"json"}, "msgpack body", conn.WithSerializer("msgpack"))
 		}},
-		// The default accept list (nil) lets every content type through to
-		// the consumer, and Decode refuses pickle and yaml: the user
-		// rejects the message. An explicit accept list rejects it first.
-		{name: "pickle payload, default accept list", want: []any{conn.ErrContentDisallowed}, run: func(t *testing.T, env *badEnv) error {
-			return env.refusedOnDecode(t, []byte("\x80\x04K\x01."), conn.WithSerializer("raw"),
+		// The default accept list (nil) refuses pickle and yaml, so the
+		// consumer rejects them before the user sees them; a message
+		// fetched with Get is still refused by Decode.
+		{name: "pickle payload, default accept list", run: func(t *testing.T, env *badEnv) error {
+			return env.rejected(t, nil, []byte("\x80\x04K\x01."), conn.WithSerializer("raw"),
 				conn.WithContentType("application/x-python-serialize", "binary"))
 		}},
-		{name: "yaml payload, default accept list", want: []any{conn.ErrContentDisallowed}, run: func(t *testing.T, env *badEnv) error {
-			return env.refusedOnDecode(t, []byte("!!python/object/apply:os.system [ls]"), conn.WithSerializer("raw"),
+		{name: "yaml payload, default accept list", run: func(t *testing.T, env *badEnv) error {
+			return env.rejected(t, nil, []byte("!!python/object/apply:os.system [ls]"), conn.WithSerializer("raw"),
 				conn.WithContentType("application/x-yaml", "utf-8"))
+		}},
+		{name: "pickle payload fetched with Get", want: []any{conn.ErrContentDisallowed}, run: func(t *testing.T, env *badEnv) error {
+			return env.refusedOnDecode(t, []byte("\x80\x04K\x01."), conn.WithSerializer("raw"),
+				conn.WithContentType("application/x-python-serialize", "binary"))
 		}},
 		{name: "pickle payload, accept json", run: func(t *testing.T, env *badEnv) error {
 			return env.rejected(t, []string{"json"}, []byte("\x80\x04K\x01."), conn.WithSerializer("raw"),
