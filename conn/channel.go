@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -239,7 +240,7 @@ func (c *channel) publish(ctx context.Context, p transports.Publishing) error {
 		if !confirming {
 			return nil, nil
 		}
-		r := make(chan error, 1)
+		r := confirmChans.Get().(chan error)
 		c.pending[seq] = r
 		return r, nil
 	})
@@ -254,8 +255,16 @@ func (c *channel) publish(ctx context.Context, p transports.Publishing) error {
 	}
 	select {
 	case err := <-res:
+		// Nothing refers to res any more: resolve and failPending
+		// deleted it from pending before sending the one value.
+		confirmChans.Put(res)
 		return err
 	case <-ctx.Done():
-		return ctxErr(ctx)
+		return ctxErr(ctx) // res may still receive its verdict: never reused
 	}
 }
+
+// confirmChans recycles the channels on which the actor hands a confirmed
+// publish its verdict: a channel of an interface type is two allocations,
+// and a confirmed publish needs one each time.
+var confirmChans = sync.Pool{New: func() any { return make(chan error, 1) }}
