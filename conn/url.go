@@ -56,7 +56,7 @@ func (u URL) String() string {
 func ParseURL(raw string) (URL, error) {
 	var u URL
 	var failover, timeout string
-	for part := range strings.SplitSeq(raw, ";") {
+	for _, part := range splitFailover(raw) {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
@@ -162,4 +162,36 @@ func parseSeconds(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("must be positive")
 	}
 	return d, nil
+}
+
+// splitFailover splits a ';'-separated failover list. A ';' separates only
+// where a new URL ("scheme://") or nothing follows it, so a ';' inside a URL, as in
+// a password "amqp://u:pa;ss@host//" (legal unescaped in user info), stays
+// in that URL instead of cutting it, and its password, in two.
+func splitFailover(raw string) []string {
+	var parts []string
+	start := 0
+	for i := 0; i < len(raw); i++ {
+		if rest := strings.TrimLeft(raw[i+1:], " \t"); raw[i] == ';' && (rest == "" || startsURL(rest)) {
+			parts = append(parts, raw[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, raw[start:])
+}
+
+// startsURL reports whether s begins with "scheme://" (RFC 3986 scheme).
+func startsURL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		case i > 0 && c == ':':
+			return strings.HasPrefix(s[i:], "://")
+		default:
+			return false
+		}
+	}
+	return false
 }

@@ -67,3 +67,18 @@ func TestURLStringRedacts(t *testing.T) {
 		t.Fatalf("String() = %q", s)
 	}
 }
+
+// A ';' inside the user info is part of the password, not a failover
+// separator: the URL stays whole and String never shows the password.
+func TestParseURLSemicolonInPassword(t *testing.T) {
+	u, err := conn.ParseURL("amqp://u:pa;ss@h1//;amqp://h2//")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Addrs) != 2 || u.Addrs[0] != "amqp://u:pa;ss@h1//" || u.Addrs[1] != "amqp://h2//" {
+		t.Fatalf("Addrs = %q", u.Addrs)
+	}
+	if s := u.String(); strings.Contains(s, "pa") || strings.Contains(s, "ss@") {
+		t.Fatalf("String() = %q shows the password", s)
+	}
+}
