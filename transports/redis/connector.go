@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -147,6 +148,12 @@ func (c *Connector) release() {
 	}
 	c.maint.stop()
 	c.maint = nil
+	// Claims whose reply was lost go back now, while there is a client.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := c.st.restoreOrphans(ctx); err != nil {
+		c.logger.Warn("redis: restoring claims whose reply was lost failed; the visibility timeout will", "err", err)
+	}
+	cancel()
 	if client := c.st.client.Swap(nil); client != nil {
 		_ = client.Close()
 	}

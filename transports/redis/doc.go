@@ -96,8 +96,12 @@
 //
 //   - No window where a popped message lives only in process memory: a Lua
 //     script pops the message and records it in unacked and unacked_index
-//     in one atomic step, and settling (ack, reject, requeue) is one
-//     script too. A consumer killed at any instant leaves each message
+//     in one atomic step, under a tag the process chose before the call,
+//     and settling (ack, reject, requeue) is one script too. When the
+//     script's reply is lost (a killed connection, a cancelled consume),
+//     the process restores that tag's claim, if there is one, within one
+//     maintenance tick or when its last Conn ends, instead of leaving it
+//     to the visibility timeout. A consumer killed at any instant leaves each message
 //     either in its queue or in unacked, from where it is restored.
 //   - A live process refreshes the unacked_index score of its claims
 //     several times per visibility timeout, so neither kelp's nor Kombu's

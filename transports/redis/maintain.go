@@ -46,6 +46,9 @@ func startMaintainer(s *store) *maintainer {
 			if err := s.refresh(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("redis: refreshing claims failed", "err", err)
 			}
+			if err := s.restoreOrphans(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("redis: restoring claims whose reply was lost failed", "err", err)
+			}
 			if time.Since(lastRestore) >= s.cfg.RestoreInterval {
 				lastRestore = time.Now()
 				if _, err := s.restoreVisible(ctx); err != nil && ctx.Err() == nil {

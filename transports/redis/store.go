@@ -29,6 +29,8 @@ type store struct {
 	queues map[string]*qstate // queues this process declared
 	claims map[string]string  // live claims of this process: tag -> queue
 	kinds  map[string]string  // exchange kinds this process knows
+	// orphans are tags of claims whose reply was lost.
+	orphans []string
 
 	fanout fanoutState
 }
@@ -162,8 +164,13 @@ func (s *store) Put(ctx context.Context, queue string, env *virtual.Envelope) er
 // time) and kelp's tag -> queue hash. Elements that are not an envelope go
 // to the unreadable list.
 //
+// The claim is recorded under the caller's fresh tag, not the envelope's
+// delivery_tag (Kombu keys unacked by whatever tag it restores by, so
+// this is compatible): the caller knows the tag even when the reply is
+// lost, and copies of one broadcast never share a tag.
+//
 // KEYS: unacked, unacked_index, claim queue hash, unreadable, step lists.
-// ARGV: now, fallback tag, queue name.
+// ARGV: now, claim tag, queue name.
 var claimScript = goredis.NewScript(`
 for i = 5, #KEYS do
   while true do
@@ -172,10 +179,7 @@ for i = 5, #KEYS do
     local ok, msg = pcall(cjson.decode, raw)
     if ok and type(msg) == 'table' and type(msg['properties']) == 'table' then
       local props = msg['properties']
-      local tag = props['delivery_tag']
-      if type(tag) ~= 'string' or tag == '' or redis.call('HEXISTS', KEYS[1], tag) == 1 then
-        tag = ARGV[2] -- none, or a copy of a claimed message (a broadcast)
-      end
+      local tag = ARGV[2]
       local ex, rk = '', ''
       local di = props['delivery_info']
       if type(di) == 'table' then
@@ -248,11 +252,19 @@ func (s *store) Fetch(ctx context.Context, queue string, wait bool) (virtual.Cla
 		if q != nil && q.deleted.Load() {
 			return virtual.Claim{}, virtual.ErrNoQueue
 		}
-		res, err := claimScript.Run(ctx, c, keys, now(), newTag(), queue).Slice()
+		tag := newTag()
+		res, err := claimScript.Run(ctx, c, keys, now(), tag, queue).Slice()
 		switch {
 		case err == nil:
 			return s.claimed(queue, res)
 		case !errors.Is(err, goredis.Nil):
+			var rerr goredis.Error
+			if !errors.As(err, &rerr) {
+				// The reply was lost (a cut connection, a cancelled
+				// ctx): the script may have claimed a message under
+				// tag. The maintainer puts it back.
+				s.orphan(tag)
+			}
 			return virtual.Claim{}, err
 		case !wait:
 			return virtual.Claim{}, virtual.ErrEmpty
@@ -297,6 +309,40 @@ func (s *store) claimed(queue string, res []any) (virtual.Claim, error) {
 	s.claims[tag] = queue
 	s.mu.Unlock()
 	return cl, nil
+}
+
+// orphan records the tag of a claim that may exist in Redis although its
+// reply was lost.
+func (s *store) orphan(tag string) {
+	s.mu.Lock()
+	s.orphans = append(s.orphans, tag)
+	s.mu.Unlock()
+}
+
+// restoreOrphans puts the claims of lost replies back in their queues,
+// marked redelivered (those that exist: most lost replies claimed
+// nothing).
+func (s *store) restoreOrphans(ctx context.Context) error {
+	s.mu.Lock()
+	tags := s.orphans
+	s.orphans = nil
+	s.mu.Unlock()
+	if len(tags) == 0 {
+		return nil
+	}
+	c, err := s.rdb()
+	for i, tag := range tags {
+		if err == nil {
+			_, err = s.restore(ctx, c, tag, "")
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.orphans = append(s.orphans, tags[i:]...)
+			s.mu.Unlock()
+			return err
+		}
+	}
+	return nil
 }
 
 // forget drops a live claim.
