@@ -31,11 +31,14 @@
 // [Broadcast.Subscribe] on, not before. With no subscriber a message is
 // dropped. On AMQP and memory the queue holds messages while the
 // subscriber is slow or reconnecting (the connection re-declares it after
-// a reconnect). On Redis, Kombu's own transport fans out over PUB/SUB,
-// which is not persistent: a Python subscriber misses what is published
-// while it is disconnected. kelp's Redis transport instead routes fanout
-// through Kombu's binding sets into each subscriber's list (see
-// transports/redis), so kelp subscribers keep their messages there too.
+// a reconnect). On Redis, fanout goes over PUB/SUB by default, as in
+// Kombu, so kelp and Python subscribers share broadcasts: PUB/SUB is not
+// persistent, and a subscriber misses what is published while it is
+// disconnected (once received, a message is kept in the subscriber's list
+// until acked). With the Redis option fanout_durable=true, fanout is routed
+// through Kombu's binding sets into each subscriber's list instead, which
+// keeps messages while a subscriber is away but is not seen by Python
+// subscribers (see transports/redis).
 //
 // # Ownership and concurrency
 //
