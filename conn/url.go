@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/kelpmq/kelp/transports"
 )
@@ -165,20 +166,26 @@ func parseSeconds(s string) (time.Duration, error) {
 }
 
 // splitFailover splits a ';'-separated failover list. A ';' separates only
-// where a new URL ("scheme://") or nothing follows it, so a ';' inside a URL, as in
+// where a new URL ("scheme://") follows it or only separators and spaces
+// do (trailing ';'s), so a ';' inside a URL, as in
 // a password "amqp://u:pa;ss@host//" (legal unescaped in user info), stays
 // in that URL instead of cutting it, and its password, in two.
 func splitFailover(raw string) []string {
 	var parts []string
 	start := 0
 	for i := 0; i < len(raw); i++ {
-		if rest := strings.TrimLeft(raw[i+1:], " \t"); raw[i] == ';' && (rest == "" || startsURL(rest)) {
+		rest := raw[i+1:]
+		if raw[i] == ';' && (strings.TrimFunc(rest, spaceOrSemicolon) == "" || startsURL(strings.TrimLeftFunc(rest, unicode.IsSpace))) {
 			parts = append(parts, raw[start:i])
 			start = i + 1
 		}
 	}
 	return append(parts, raw[start:])
 }
+
+// spaceOrSemicolon matches what separates failover URLs: the white space
+// ParseURL trims around each URL, and ';'.
+func spaceOrSemicolon(r rune) bool { return r == ';' || unicode.IsSpace(r) }
 
 // startsURL reports whether s begins with "scheme://" (RFC 3986 scheme).
 func startsURL(s string) bool {
