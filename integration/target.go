@@ -40,7 +40,7 @@ func Disruptive(t testing.TB) {
 // and the faults it can inject. A Broker belongs to the test that opened
 // it; what it creates is removed when that test ends.
 type Broker interface {
-	// Transport names the transport: "memory", "amqp".
+	// Transport names the transport: "memory", "amqp", "redis".
 	Transport() string
 
 	// Connector dials the broker directly.
@@ -141,11 +141,12 @@ type Target struct {
 }
 
 // Targets returns the transports the integration tests run on: memory
-// always, then AMQP (RabbitMQ), which skips when unreachable.
+// always, then AMQP (RabbitMQ) and Redis, which skip when unreachable.
 func Targets() []Target {
 	return []Target{
 		{Name: "memory", Open: openMemory},
 		{Name: "amqp", Open: openAMQP},
+		{Name: "redis", Open: openRedis},
 	}
 }
 
