@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,10 +95,16 @@ func DialConfig(ctx context.Context, rawURL string, cfg Config) (*Connection, er
 
 // Open starts a connection over connector with cfg and waits, bounded by
 // ctx, until it is open. The first attempts are retried with the reconnect
-// backoff until ctx ends, except a refused login ([ErrAccessRefused]),
-// which fails at once. When ctx ends first, Open gives up, closes what it
-// started and returns an error matching ctx's error and carrying the last
-// attempt's error.
+// backoff until ctx ends, except when every address failed in a way that
+// retrying cannot heal, which fails at once: a refused login
+// ([ErrAccessRefused]), a refused virtual host ([transports.ErrNotAllowed],
+// RabbitMQ's 530), a host name no resolver knows (a [*net.DNSError] with
+// IsNotFound), or a TLS handshake that cannot succeed (TLS spoken to a
+// plaintext port, a [tls.RecordHeaderError]; a certificate that does not
+// verify, a [*tls.CertificateVerificationError]). Once the connection was
+// open, reconnects retry every error until it is closed. When ctx ends
+// first, Open gives up, closes what it started and returns an error
+// matching ctx's error and carrying the last attempt's error.
 func Open(ctx context.Context, connector transports.Connector, cfg Config) (*Connection, error) {
 	if connector == nil {
 		return nil, fmt.Errorf("%w: nil connector", ErrInvalidConfig)
@@ -269,12 +276,13 @@ func (c *Connection) dialRound(ctx context.Context, first bool) (transports.Conn
 			return nil, context.Cause(ctx)
 		}
 		err = fmt.Errorf("conn: connect %s: %w", cn.Address(), wrapErr(err))
-		if first && errors.Is(err, ErrAccessRefused) {
-			return nil, actor.Permanent(err)
-		}
 		errs = append(errs, err)
 	}
-	return nil, errors.Join(errs...)
+	err := errors.Join(errs...)
+	if first && !slices.ContainsFunc(errs, func(err error) bool { return !cannotHeal(err) }) {
+		return nil, actor.Permanent(err)
+	}
+	return nil, err
 }
 
 // serve runs the actor's mailbox while sess lives.

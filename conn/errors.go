@@ -2,8 +2,11 @@ package conn
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 
 	"github.com/kelpmq/kelp/codec"
@@ -165,6 +168,33 @@ func classify(err error) errClass {
 		return classRetry
 	}
 	return classPermanent
+}
+
+// cannotHeal reports whether a failed connection attempt fails the same
+// way however often it is retried, so that the first connect of a
+// [Connection] gives up at once instead of retrying until its ctx ends: a
+// refused login (403) or virtual host (530), a host name the resolver says
+// does not exist, and a TLS handshake with a server that does not speak
+// TLS or whose certificate does not verify. Reconnects retry these too
+// (the broker, the DNS or the certificate may be fixed meanwhile). A
+// temporary DNS failure and a timeout are not in the list.
+func cannotHeal(err error) bool {
+	var dns *net.DNSError
+	var rec tls.RecordHeaderError
+	var cert *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.Is(err, ErrAccessRefused), errors.Is(err, transports.ErrNotAllowed):
+		return true
+	case errors.As(err, &dns):
+		return dns.IsNotFound && !dns.IsTemporary && !dns.IsTimeout
+	case errors.As(err, &rec), errors.As(err, &cert), errors.As(err, &unknown),
+		errors.As(err, &host), errors.As(err, &invalid):
+		return true
+	}
+	return false
 }
 
 // wrapErr adds conn's sentinel to a transport error so that callers match
