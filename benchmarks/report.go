@@ -129,7 +129,8 @@ func WriteMarkdown(w io.Writer, rep Report, charts []string) error {
 func writeTables(b *strings.Builder, rs []Result) {
 	b.WriteString("\n## All results\n\nmsg/s per implementation; `×` columns are kelp's rate divided by the other's " +
 		"(for latency rows, kelp's p99 divided by the other's: lower is better). allocs/msg and B/msg are the whole " +
-		"process's heap allocations during the run divided by its messages (on memory that includes the broker).\n")
+		"process's heap allocations during the run divided by its messages (on memory that includes the broker; " +
+		"none for Kombu, which runs in its own process).\n")
 	for _, tr := range uniq(rs, func(r Result) string { return r.Transport }) {
 		trs := slices.DeleteFunc(slices.Clone(rs), func(r Result) bool { return r.Transport != tr })
 		impls := uniq(trs, func(r Result) string { return r.Impl })
@@ -171,7 +172,7 @@ func writeTables(b *strings.Builder, rs []Result) {
 				}
 			}
 			for _, im := range impls {
-				if r, ok := byImpl[im]; ok && r.Err == "" {
+				if r, ok := byImpl[im]; ok && r.Err == "" && (r.AllocsPerMsg > 0 || r.BytesPerMsg > 0) {
 					fmt.Fprintf(b, " %.1f |", r.AllocsPerMsg)
 					if im == "kelp" {
 						fmt.Fprintf(b, " %s |", num(r.BytesPerMsg))
