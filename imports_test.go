@@ -35,6 +35,7 @@ var allowedImports = []struct {
 	{pkg: "pidbox", mayUse: []string{"conn", "route", "codec", "transports", "mux"}},
 	{pkg: "fuzz", mayUse: []string{"*"}},
 	{pkg: "integration", mayUse: []string{"*"}},
+	{pkg: "internal/brokertest", mayUse: []string{"*"}},
 	{pkg: "cmd/", mayUse: []string{"*"}, subtree: true},
 	{pkg: "examples/", mayUse: []string{"*"}, subtree: true},
 	{pkg: "", mayUse: nil}, // the root package: documentation only

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kelpmq/kelp/broadcast"
 	"github.com/kelpmq/kelp/conn"
+	"github.com/kelpmq/kelp/internal/brokertest"
 	"github.com/kelpmq/kelp/route"
 )
 
@@ -16,9 +17,9 @@ import (
 // name; the exchange is deleted afterwards.
 func forEach(t *testing.T, f func(t *testing.T, c *conn.Connection, name string)) {
 	for _, b := range brokers {
-		t.Run(b.name, func(t *testing.T) {
-			c := b.dial(t)
-			name := unique("bcast-test")
+		t.Run(b.Name, func(t *testing.T) {
+			c := b.Open(t).Dial(t)
+			name := brokertest.Unique("bcast-test")
 			t.Cleanup(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
@@ -178,7 +179,7 @@ func TestQueue(t *testing.T) {
 	if q, _ := broadcast.Queue("events", broadcast.WithQueue("fixed")); q.Name != "fixed" {
 		t.Fatalf("WithQueue: %q", q.Name)
 	}
-	c := brokers[0].dial(t)
+	c := brokers[0].Open(t).Dial(t)
 	for name, err := range map[string]error{
 		"empty exchange": func() error { _, err := broadcast.Queue(""); return err }(),
 		"empty queue":    func() error { _, err := broadcast.Queue("x", broadcast.WithQueue("")); return err }(),

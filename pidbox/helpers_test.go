@@ -12,27 +12,6 @@ import (
 	"github.com/kelpmq/kelp/pidbox"
 )
 
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// openConn opens a kelp connection to b, closed when the test ends.
-func openConn(t *testing.T, b broker) *conn.Connection {
-	t.Helper()
-	c, err := conn.Open(testCtx(t), b.Connector(), conn.Config{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = c.Close(ctx)
-	})
-	return c
-}
-
 // namespace returns a namespace no other test uses; its exchanges are
 // deleted when the test ends.
 func namespace(t *testing.T, c *conn.Connection) string {

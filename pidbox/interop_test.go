@@ -6,47 +6,28 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/kelpmq/kelp/integration"
+	"github.com/kelpmq/kelp/internal/brokertest"
 	"github.com/kelpmq/kelp/pidbox"
 	"github.com/kelpmq/kelp/route"
 )
 
-// python is the interpreter with Debian's Kombu that the interop tests use.
-const python = "/usr/bin/python3"
-
-// kombuBroker returns the RabbitMQ target and its URL for a Python peer,
-// skipping (failing under KELP_CI=1) when RabbitMQ or Kombu is missing.
-func kombuBroker(t *testing.T) (integration.Broker, string) {
-	t.Helper()
-	url := integration.AMQPURL(t)
-	if out, err := exec.Command(python, "-c", "import kombu").CombinedOutput(); err != nil {
-		msg := "pidbox: Kombu interop needs " + python + " with kombu: " + string(bytes.TrimSpace(out))
-		if os.Getenv(integration.EnvCI) == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	i := slices.IndexFunc(integration.Targets(), func(tg integration.Target) bool { return tg.Name == "amqp" })
-	return integration.Targets()[i].Open(t), url
-}
-
 // Kombu's Mailbox.multi_call reaches kelp nodes and gets their replies.
 func TestInteropKombuMultiCall(t *testing.T) {
-	b, url := kombuBroker(t)
-	c := openConn(t, b)
+	b := brokertest.Kombu(t, brokerConfig)
+	url := b.URL()
+	c := b.Dial(t)
 	ns := namespace(t, c)
 	m := newMailbox(t, c, ns, pidbox.Config{Type: route.Fanout})
 	pingNodes(t, m, "kelp1", "kelp2")
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "testdata/kombu_multicall.py", url, ns, "2")
+	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_multicall.py", url, ns, "2")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -86,14 +67,15 @@ func TestInteropKombuMultiCall(t *testing.T) {
 // A kelp MultiCall reaches Kombu nodes; their errors come back as remote
 // errors; a kelp Cast stops them.
 func TestInteropKombuNodes(t *testing.T) {
-	b, url := kombuBroker(t)
-	c := openConn(t, b)
+	b := brokertest.Kombu(t, brokerConfig)
+	url := b.URL()
+	c := b.Dial(t)
 	ns := namespace(t, c)
 	m := newMailbox(t, c, ns, pidbox.Config{Type: route.Fanout})
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "testdata/kombu_nodes.py", url, ns, "py1", "py2")
+	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_nodes.py", url, ns, "py1", "py2")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

@@ -17,7 +17,7 @@ func TestMultiCall(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
 		for _, kind := range []route.Kind{route.Direct, route.Fanout} {
 			t.Run(string(kind), func(t *testing.T) {
-				c := openConn(t, b)
+				c := b.Dial(t)
 				ns := namespace(t, c)
 				m := newMailbox(t, c, ns, pidbox.Config{Type: kind})
 				pingNodes(t, m, "w1", "w2", "w3")
@@ -68,7 +68,7 @@ func TestMultiCall(t *testing.T) {
 
 func TestCall(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
-		c := openConn(t, b)
+		c := b.Dial(t)
 		ns := namespace(t, c)
 		m := newMailbox(t, c, ns, pidbox.Config{Type: route.Fanout})
 		pingNodes(t, m, "a", "b", "c")
@@ -110,7 +110,7 @@ func TestCall(t *testing.T) {
 
 func TestCastAndBroadcast(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
-		c := openConn(t, b)
+		c := b.Dial(t)
 		ns := namespace(t, c)
 		m := newMailbox(t, c, ns, pidbox.Config{})
 		got := make(chan string, 10)
@@ -147,7 +147,7 @@ func TestCastAndBroadcast(t *testing.T) {
 func TestWireFormat(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
-		c := openConn(t, b)
+		c := b.Dial(t)
 		ns := namespace(t, c)
 		m := newMailbox(t, c, ns, pidbox.Config{Type: route.Fanout})
 		tap := route.Queue{Name: ns + ".tap", AutoDelete: true, Bindings: []route.Binding{route.Bind(m.Exchange(), "")}}
@@ -205,7 +205,7 @@ func TestWireFormat(t *testing.T) {
 // Receiving moves the Lamport clock past the sender's.
 func TestClockAdjust(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
-		c := openConn(t, b)
+		c := b.Dial(t)
 		ns := namespace(t, c)
 		caller := newMailbox(t, c, ns, pidbox.Config{})
 		server := newMailbox(t, c, ns, pidbox.Config{})
@@ -225,7 +225,7 @@ func TestClockAdjust(t *testing.T) {
 
 func TestCloseFailsPendingCalls(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
-		c := openConn(t, b)
+		c := b.Dial(t)
 		ns := namespace(t, c)
 		m, err := pidbox.New(c, ns, pidbox.Config{})
 		if err != nil {

@@ -17,9 +17,9 @@ import (
 // when the test ends, and a counter of the pool's dials.
 func forEach(t *testing.T, limit int, f func(t *testing.T, p *pool.Pool, dials *atomic.Int64)) {
 	for _, b := range brokers {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			var dials atomic.Int64
-			p, err := pool.New(dialer(b.url(t), &dials), pool.Config{Limit: limit})
+			p, err := pool.New(dialer(b.Open(t).URL(), &dials), pool.Config{Limit: limit})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,34 +3,11 @@ package rpc_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/kelpmq/kelp/conn"
 	"github.com/kelpmq/kelp/route"
 	"github.com/kelpmq/kelp/rpc"
 )
-
-// testCtx bounds a test's broker calls.
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// openConn opens a kelp connection to b, closed when the test ends.
-func openConn(t *testing.T, b broker) *conn.Connection {
-	t.Helper()
-	c, err := conn.Open(testCtx(t), b.Connector(), conn.Config{})
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = c.Close(ctx)
-	})
-	return c
-}
 
 // newClient returns an RPC client on c, closed when the test ends.
 func newClient(t *testing.T, c *conn.Connection) *rpc.Client {

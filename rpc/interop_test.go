@@ -11,40 +11,16 @@ import (
 	"time"
 
 	"github.com/kelpmq/kelp/conn"
-	"github.com/kelpmq/kelp/integration"
+	"github.com/kelpmq/kelp/internal/brokertest"
 )
-
-// python is the interpreter with Debian's Kombu that the interop tests use.
-const python = "/usr/bin/python3"
-
-// kombuBroker returns the RabbitMQ target and its URL for a Python peer,
-// skipping (failing under KELP_CI=1) when RabbitMQ or Kombu is missing.
-func kombuBroker(t *testing.T) (integration.Broker, string) {
-	t.Helper()
-	url := integration.AMQPURL(t)
-	out, err := exec.Command(python, "-c", "import kombu").CombinedOutput()
-	if err != nil {
-		msg := "rpc: Kombu interop needs " + python + " with kombu: " + string(bytes.TrimSpace(out))
-		if os.Getenv(integration.EnvCI) == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	for _, tg := range integration.Targets() {
-		if tg.Name == "amqp" {
-			return tg.Open(t), url
-		}
-	}
-	t.Fatal("no amqp target")
-	return nil, ""
-}
 
 // A Kombu client, using RabbitMQ's direct reply-to, calls a kelp server:
 // replies reach the amq.rabbitmq.reply-to address with the request's
 // correlation id and serializer.
 func TestInteropKombuClient(t *testing.T) {
-	b, url := kombuBroker(t)
-	c := openConn(t, b)
+	b := brokertest.Kombu(t, brokerConfig)
+	url := b.URL()
+	c := b.Dial(t)
 	q := b.Queue(t, "rpc-py-client")
 	serve(t, c, q, func(_ context.Context, d *conn.Delivery) (any, error) {
 		var nums []int
@@ -63,7 +39,7 @@ func TestInteropKombuClient(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "testdata/kombu_rpc_client.py", url, q.Name)
+	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_rpc_client.py", url, q.Name)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -91,8 +67,9 @@ func TestInteropKombuClient(t *testing.T) {
 
 // A kelp client calls a Kombu server that answers with send_reply.
 func TestInteropKombuServer(t *testing.T) {
-	b, url := kombuBroker(t)
-	c := openConn(t, b)
+	b := brokertest.Kombu(t, brokerConfig)
+	url := b.URL()
+	c := b.Dial(t)
 	q := b.Queue(t, "rpc-py-server")
 	tests := []struct {
 		serializer string
@@ -105,7 +82,7 @@ func TestInteropKombuServer(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "testdata/kombu_rpc_server.py", url, q.Name, "2")
+	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_rpc_server.py", url, q.Name, "2")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

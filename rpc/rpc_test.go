@@ -30,7 +30,7 @@ func adder(_ context.Context, d *conn.Delivery) (any, error) {
 func TestCall(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
-		c := openConn(t, b)
+		c := b.Dial(t)
 		q := b.Queue(t, "rpc-add")
 		serve(t, c, q, adder, conn.WithConcurrency(4))
 		cl := newClient(t, c)
@@ -72,7 +72,7 @@ func TestCall(t *testing.T) {
 func TestConcurrentCalls(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
-		c := openConn(t, b)
+		c := b.Dial(t)
 		q := b.Queue(t, "rpc-conc")
 		serve(t, c, q, adder, conn.WithConcurrency(8))
 		cl := newClient(t, c)
@@ -105,7 +105,7 @@ func TestConcurrentCalls(t *testing.T) {
 func TestLateReplyDropped(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
-		c := openConn(t, b)
+		c := b.Dial(t)
 		q := b.Queue(t, "rpc-late")
 		entered := make(chan string, 2)
 		release := make(chan struct{})
@@ -150,7 +150,7 @@ func TestLateReplyDropped(t *testing.T) {
 
 func TestNoServerTimesOut(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
-		c := openConn(t, b)
+		c := b.Dial(t)
 		q := b.Queue(t, "rpc-nobody")
 		if err := c.Declare(testCtx(t), q); err != nil {
 			t.Fatal(err)
@@ -172,7 +172,7 @@ func TestNoServerTimesOut(t *testing.T) {
 func TestServerReplyProperties(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
-		c := openConn(t, b)
+		c := b.Dial(t)
 		q := b.Queue(t, "rpc-props")
 		serve(t, c, q, func(_ context.Context, d *conn.Delivery) (any, error) {
 			if string(d.Body) == "raw-wants-map" {
@@ -230,7 +230,7 @@ func TestServerReplyProperties(t *testing.T) {
 func TestCast(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
-		c := openConn(t, b)
+		c := b.Dial(t)
 		q := b.Queue(t, "rpc-cast")
 		got := make(chan string, 1)
 		serve(t, c, q, func(_ context.Context, d *conn.Delivery) (any, error) {
@@ -249,7 +249,7 @@ func TestCast(t *testing.T) {
 func TestClose(t *testing.T) {
 	run(t, func(t *testing.T, b broker) {
 		ctx := testCtx(t)
-		c := openConn(t, b)
+		c := b.Dial(t)
 		q := b.Queue(t, "rpc-close")
 		entered := make(chan struct{})
 		release := make(chan struct{})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kelpmq/kelp/conn"
+	"github.com/kelpmq/kelp/internal/brokertest"
 	"github.com/kelpmq/kelp/route"
 	"github.com/kelpmq/kelp/simple"
 )
@@ -16,9 +17,9 @@ import (
 // the queue and exchange of that name are deleted afterwards.
 func forEach(t *testing.T, f func(t *testing.T, c *conn.Connection, name string)) {
 	for _, b := range brokers {
-		t.Run(b.name, func(t *testing.T) {
-			c := b.dial(t)
-			name := unique("simple")
+		t.Run(b.Name, func(t *testing.T) {
+			c := b.Open(t).Dial(t)
+			name := brokertest.Unique("simple")
 			t.Cleanup(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
@@ -238,7 +239,7 @@ func TestCodecOptions(t *testing.T) {
 }
 
 func TestInvalid(t *testing.T) {
-	c := brokers[0].dial(t)
+	c := brokers[0].Open(t).Dial(t)
 	ctx := testCtx(t)
 	for name, f := range map[string]func() (*simple.Queue, error){
 		"prefetch 0":   func() (*simple.Queue, error) { return simple.NewQueue(ctx, c, "p", simple.WithPrefetch(0)) },

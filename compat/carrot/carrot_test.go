@@ -27,10 +27,10 @@ type env struct {
 // deleted afterwards.
 func forEach(t *testing.T, f func(t *testing.T, e env)) {
 	for _, b := range brokers {
-		t.Run(b.name, func(t *testing.T) {
-			url := b.url(t)
+		t.Run(b.Name, func(t *testing.T) {
+			tg := b.Open(t)
 			id := rand.Text()[:10]
-			e := env{c: dial(t, url), url: url, queue: "carrot-q-" + id, exchange: "carrot-x-" + id}
+			e := env{c: tg.Dial(t), url: tg.URL(), queue: "carrot-q-" + id, exchange: "carrot-x-" + id}
 			t.Cleanup(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
@@ -270,7 +270,7 @@ func TestIterQueueInfinite(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	e := env{c: dial(t, brokers[0].url(t))}
+	e := env{c: brokers[0].Open(t).Dial(t)}
 	ctx := testCtx(t)
 	for name, err := range map[string]error{
 		"publisher nil conn": func() error { _, err := carrot.NewPublisher(ctx, nil, carrot.PublisherConfig{}); return err }(),
