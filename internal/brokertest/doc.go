@@ -25,6 +25,8 @@
 // [Run] runs a function as one subtest per broker, each checked for
 // goroutine leaks. Packages whose tests loop over [Brokers] themselves
 // call [Broker.Open] inside their subtests.
+// [Kombu] opens RabbitMQ for a test whose peer is Python's Kombu, run with
+// [Python], and skips when that interpreter lacks kombu.
 //
 // # Ownership
 //
