@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -283,7 +284,7 @@ func WriteCharts(dir string, rs []Result) ([]string, error) {
 			}
 		}
 		if err := write("throughput-"+tr+".svg", BarChart(
-			"End-to-end throughput on "+tr+" (8 publishers with confirms, 1 consumer, ack each)", "msg/s", groups, impls, vals)); err != nil {
+			"End-to-end throughput on "+tr+" (8 publishers with confirms, 1 consumer, ack each)", "msg/s", groups, impls, vals, false)); err != nil {
 			return nil, err
 		}
 	}
@@ -301,7 +302,7 @@ func WriteCharts(dir string, rs []Result) ([]string, error) {
 		}
 	}
 	if err := write("latency.svg", BarChart(
-		fmt.Sprintf("Latency, publish to receipt, 1 KiB at %d msg/s", LatencyRate), "ms", groups, series, vals)); err != nil {
+		fmt.Sprintf("Latency, publish to receipt, 1 KiB at %d msg/s (log scale)", LatencyRate), "ms", groups, series, vals, true)); err != nil {
 		return nil, err
 	}
 	return names, nil
@@ -319,28 +320,53 @@ func sizeName(size int) string {
 var palette = []string{"#2a7ab0", "#e08a2c", "#4da35a", "#c04a4a", "#8a63b8"}
 
 // BarChart draws a grouped bar chart as an SVG document: one group of bars
-// per groups[i], one bar per series[j] of height vals[j][i] in unit.
-func BarChart(title, unit string, groups, series []string, vals [][]float64) string {
+// per groups[i], one bar per series[j] of height vals[j][i] in unit. With
+// logScale the axis is logarithmic, a gridline per power of ten, for
+// values that span several orders of magnitude (latencies across
+// transports).
+func BarChart(title, unit string, groups, series []string, vals [][]float64, logScale bool) string {
 	const (
 		width, height = 760, 360
 		left, right   = 80, 20
 		top, bottom   = 40, 70
 	)
-	top2 := 0.0
+	hi, lo := 0.0, math.Inf(1)
 	for _, vs := range vals {
 		for _, v := range vs {
-			top2 = max(top2, v)
+			hi = max(hi, v)
+			if v > 0 {
+				lo = min(lo, v)
+			}
 		}
 	}
-	scale := niceCeil(top2)
+	scale := niceCeil(hi)
 	plotW, plotH := float64(width-left-right), float64(height-top-bottom)
+	// frac is where v sits on the axis, 0 at the bottom and 1 at the top;
+	// ticks are the gridline values.
+	frac := func(v float64) float64 { return v / scale }
+	ticks := []float64{0, scale / 4, scale / 2, 3 * scale / 4, scale}
+	if logScale && hi > 0 {
+		dlo, dhi := math.Floor(math.Log10(lo)), math.Ceil(math.Log10(hi))
+		if dhi == dlo {
+			dhi++
+		}
+		frac = func(v float64) float64 {
+			if v <= 0 {
+				return 0
+			}
+			return max(0, (math.Log10(v)-dlo)/(dhi-dlo))
+		}
+		ticks = ticks[:0]
+		for d := dlo; d <= dhi; d++ {
+			ticks = append(ticks, math.Pow(10, d))
+		}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
 	fmt.Fprintf(&b, `<text x="%d" y="22" font-size="14" font-weight="bold">%s</text>`+"\n", left, escape(title))
-	for i := 0; i <= 4; i++ {
-		v := scale * float64(i) / 4
-		y := float64(top) + plotH - plotH*float64(i)/4
+	for _, v := range ticks {
+		y := float64(top) + plotH - plotH*frac(v)
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>`+"\n", left, y, width-right, y)
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, y+4, axisLabel(v))
 	}
@@ -354,10 +380,7 @@ func BarChart(title, unit string, groups, series []string, vals [][]float64) str
 			if g < len(vals[s]) {
 				v = vals[s][g]
 			}
-			h := 0.0
-			if scale > 0 {
-				h = plotH * v / scale
-			}
+			h := plotH * frac(v)
 			x := x0 + barW*float64(s)
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s %s</title></rect>`+"\n",
 				x, float64(top)+plotH-h, barW-2, h, palette[s%len(palette)], escape(name), escape(series[s]), axisLabel(v), escape(unit))
@@ -395,7 +418,7 @@ func axisLabel(v float64) string {
 	case v >= 1e3:
 		return fmt.Sprintf("%gk", math.Round(v/10)/100)
 	}
-	return fmt.Sprintf("%g", math.Round(v*100)/100)
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // escape escapes text for SVG.
