@@ -44,10 +44,22 @@ func (Raw) Encode(v any) ([]byte, error) {
 func (Raw) Decode(data []byte, v any) error { return decodeText(data, EncodingBinary, v) }
 
 func (Raw) encodingOf(v any) string {
-	if _, isString, _ := rawBytes(v); isString {
+	if isStringValue(v) {
 		return EncodingUTF8
 	}
 	return EncodingBinary
+}
+
+// isStringValue reports whether rawBytes would treat v as a string,
+// without copying it.
+func isStringValue(v any) bool {
+	switch v.(type) {
+	case string:
+		return true
+	case nil, []byte:
+		return false
+	}
+	return reflect.ValueOf(v).Kind() == reflect.String
 }
 
 func (Raw) decodeEncoded(data []byte, enc string, v any) error { return decodeText(data, enc, v) }
