@@ -135,8 +135,9 @@ const (
 // classify is the one place that decides whether an error is worth
 // retrying, and how. A lost confirm is always retried, whatever ended its
 // channel (conn may have closed the channel itself, after its connection
-// died, so the cause can read "closed"). Otherwise context errors and
-// closed handles are permanent; connection loss asks for a reconnect; a
+// died, so the cause can read "closed"), and so is a call that found its
+// channel closed that way. Otherwise context errors and closed handles
+// are permanent; connection loss asks for a reconnect; a
 // closed channel and a temporary broker code (313, 320, 405, 506) are
 // retried; every other broker code, codec error and invalid option is
 // permanent.
@@ -147,8 +148,12 @@ func classify(err error) errClass {
 	case errors.Is(err, ErrConfirmLost):
 		return classRetry
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, ErrClosed), errors.Is(err, transports.ErrClosed),
-		errors.Is(err, transports.ErrUnsupported), errors.Is(err, ErrInvalidOption):
+		errors.Is(err, ErrClosed), errors.Is(err, transports.ErrUnsupported), errors.Is(err, ErrInvalidOption):
+		return classPermanent
+	case errors.Is(err, transports.ErrClosed) && !errors.Is(err, ErrChannelClosed):
+		// A closed transport handle is permanent, except a broker channel
+		// that conn itself closed while a call waited for it (a reconnect
+		// tearing the old session down): the next channel will do.
 		return classPermanent
 	case errors.Is(err, ErrConnectionLost), errors.Is(err, transports.ErrConnLost):
 		return classReconnect

@@ -30,6 +30,9 @@ func TestClassify(t *testing.T) {
 		{&transports.Error{Code: 405}, classRetry},
 		{&transports.Error{Code: 406}, classPermanent},
 		{transports.ErrChannelClosed, classRetry},
+		// A call that found its channel actor stopped because conn closed
+		// the broker channel during a reconnect (channel.callErr).
+		{fmt.Errorf("%w: %w", ErrChannelClosed, transports.ErrClosed), classRetry},
 		{ErrConfirmLost, classRetry},
 		{fmt.Errorf("%w: gone", transports.ErrConsumerCancelled), classRetry},
 		{ErrNacked, classPermanent},
