@@ -45,9 +45,7 @@ func TestStaleSettleIsRefusedAndRedelivered(t *testing.T) {
 		}
 
 		e := c.Epoch()
-		if n := b.CloseConnections(t, cfg.Name); n != 1 {
-			t.Fatalf("closed %d connections, want 1", n)
-		}
+		closeConnection(t, ctx, b, c, w, cfg.Name)
 		if err := w.WaitOpen(ctx, e+1); err != nil {
 			t.Fatal(err)
 		}

@@ -412,7 +412,7 @@ func messageRows() []badRow {
 		{name: "settling after the channel died", want: []any{conn.ErrStaleDelivery}, run: func(t *testing.T, env *badEnv) error {
 			d := env.get(t, "stale")
 			e := env.c.Epoch()
-			env.killConnection(t)
+			closeConnection(t, env.ctx, env.b, env.c, env.w, env.cfg.Name)
 			if err := env.w.WaitOpen(env.ctx, e+1); err != nil {
 				t.Fatal(err)
 			}
@@ -426,41 +426,6 @@ func messageRows() []badRow {
 			}
 			return err
 		}},
-	}
-}
-
-// killConnection closes the connection from the broker's side and waits
-// until it noticed. A Redis connection is a pool that silently replaces
-// an idle client killed under it (nothing was lost, so nothing needs
-// healing): a consumer on an empty queue keeps a client blocked in Redis,
-// and the kill is repeated until it hit that busy client.
-func (env *badEnv) killConnection(t *testing.T) {
-	t.Helper()
-	if env.b.Transport() == "redis" {
-		idle := env.b.Queue(t, "badinput-idle")
-		if err := env.c.Declare(env.ctx, idle); err != nil {
-			t.Fatal(err)
-		}
-		cons, err := env.c.Consume(env.ctx, []route.Queue{idle})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cons.Stop()
-	}
-	e := env.c.Epoch()
-	for try := 1; ; try++ {
-		if n := env.b.CloseConnections(t, env.cfg.Name); n != 1 {
-			t.Fatalf("closed %d connections", n)
-		}
-		ctx, cancel := context.WithTimeout(env.ctx, time.Second)
-		err := env.w.WaitLost(ctx, e)
-		cancel()
-		switch {
-		case err == nil:
-			return
-		case try == 20:
-			t.Fatalf("the connection never noticed %d kills: %v", try, err)
-		}
 	}
 }
 
