@@ -72,6 +72,9 @@ func ParseURL(raw string) (URL, error) {
 		if err != nil {
 			return URL{}, err
 		}
+		// Stripping the query can leave the URL ending in ';'s, which
+		// splitFailover would read as separators on the next parse.
+		stripped = strings.TrimRightFunc(stripped, spaceOrSemicolon)
 		for _, kv := range []struct {
 			key string
 			dst *string
