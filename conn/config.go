@@ -19,6 +19,9 @@ const (
 	DefaultConfirmWindow = 256
 	// MaxPublishChannels bounds [Config.PublishChannels].
 	MaxPublishChannels = 64
+	// DefaultMaxMessageSize is the default [Config.MaxMessageSize]: 128 MiB,
+	// RabbitMQ's default max_message_size.
+	DefaultMaxMessageSize = 128 << 20
 	// DefaultPrefetch is the prefetch count of a consumer without
 	// [WithPrefetch].
 	DefaultPrefetch = 100
@@ -142,6 +145,14 @@ type Config struct {
 	// [codec.DefaultMaxDecompressedSize].
 	MaxDecompressedSize int64
 
+	// MaxMessageSize limits the size of a message body as it travels
+	// (serialized and compressed): Publish refuses a larger body with
+	// [ErrMessageTooLarge] before sending it, and consumers reject (without
+	// requeue: dead-lettered where the queue has a dead-letter exchange) a
+	// larger delivery instead of handing it out. Zero means
+	// [DefaultMaxMessageSize], RabbitMQ's own default limit.
+	MaxMessageSize int64
+
 	// OnStateChange, if set, is called with each state the connection
 	// enters, in order, from a goroutine of its own: a slow hook delays
 	// later calls but never the connection. Rapid changes may be coalesced
@@ -170,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxDecompressedSize < 0 {
 		bad("negative max decompressed size %d", c.MaxDecompressedSize)
+	}
+	if c.MaxMessageSize < 0 {
+		bad("negative max message size %d", c.MaxMessageSize)
 	}
 	if c.Reconnect.Initial < 0 || c.Reconnect.Max < 0 || c.Reconnect.Multiplier < 0 || c.Reconnect.MaxAttempts < 0 {
 		bad("negative reconnect backoff setting %+v", c.Reconnect)
@@ -220,6 +234,9 @@ func (c Config) withDefaults() (settings, error) {
 	}
 	if c.MaxDecompressedSize == 0 {
 		c.MaxDecompressedSize = codec.DefaultMaxDecompressedSize
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
 	}
 	s := settings{Config: c}
 	if c.Accept != nil {

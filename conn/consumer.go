@@ -490,8 +490,8 @@ func (cons *Consumer) forward(sub transports.Subscription, ch *channel, out chan
 }
 
 // poison rejects (without requeue) a delivery the user must not get: a
-// content type outside the accept list or a body that cannot be
-// decompressed. It reports whether it did.
+// content type outside the accept list, a body larger than
+// Config.MaxMessageSize, or one that cannot be decompressed. It reports whether it did.
 func (cons *Consumer) poison(d *Delivery) bool {
 	reason := d.st.decodeErr
 	if reason == nil && !cons.accept.Allows(d.ContentType) {

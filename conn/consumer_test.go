@@ -397,3 +397,63 @@ func TestDefaultAcceptRejectsPickleAndYAML(t *testing.T) {
 		_ = d.Ack(ctx)
 	}
 }
+
+// Config.MaxMessageSize bounds bodies both ways: Publish refuses a larger
+// one before sending it, and a consumer rejects (dead-letters) a larger
+// delivery and goes on with the next message.
+func TestMaxMessageSize(t *testing.T) {
+	b, big := open(t, conn.Config{})
+	ctx := testCtx(t)
+	small, err := conn.Open(ctx, b.Connector(), conn.Config{MaxMessageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close(ctx)
+	dlx := route.NewExchange("dlx-size", route.Fanout)
+	dead := route.NewQueue("dead-size", route.Bind(dlx, ""))
+	q := route.Queue{Name: "sized", Durable: true, DeadLetterExchange: "dlx-size"}
+	if err := big.Declare(ctx, dlx, dead, q); err != nil {
+		t.Fatal(err)
+	}
+
+	err = small.Producer(conn.WithRoutingKey("sized")).Publish(ctx, make([]byte, 101))
+	if !errors.Is(err, conn.ErrMessageTooLarge) {
+		t.Fatalf("publishing 101 bytes with a 100-byte limit: %v, want ErrMessageTooLarge", err)
+	}
+	if st, _ := b.QueueStats("sized"); st.Messages != 0 {
+		t.Fatalf("the refused publish reached the queue: %+v", st)
+	}
+
+	p := big.Producer(conn.WithRoutingKey("sized"))
+	if err := p.Publish(ctx, make([]byte, 1000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Publish(ctx, []byte("small")); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := small.Consume(ctx, []route.Queue{q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Stop()
+	d := next(t, cons)
+	if string(d.Body) != "small" {
+		t.Fatalf("first delivery under a 100-byte limit has %d bytes, want the small message", len(d.Body))
+	}
+	_ = d.Ack(ctx)
+	deadCons, err := big.Consume(ctx, []route.Queue{dead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deadCons.Stop()
+	if d := next(t, deadCons); len(d.Body) != 1000 {
+		t.Fatalf("dead-lettered %d bytes, want the 1000-byte message", len(d.Body))
+	} else {
+		_ = d.Ack(ctx)
+	}
+	var cfg conn.Config
+	cfg.MaxMessageSize = -1
+	if err := cfg.Validate(); err == nil {
+		t.Fatal("a negative MaxMessageSize validated")
+	}
+}

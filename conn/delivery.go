@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/kelpmq/kelp/codec"
@@ -169,7 +170,10 @@ func (c *Connection) newDelivery(td transports.Delivery, ch *channel, accept *co
 		},
 		st: &deliveryState{ch: ch, tag: td.Tag, noAck: noAck, accept: accept, codecs: c.cfg.Codecs, onSettle: onSettle},
 	}
-	if h, ok := td.Headers[compressionHeader].(string); ok && h != "" {
+	if int64(len(td.Body)) > c.cfg.MaxMessageSize {
+		d.st.decodeErr = fmt.Errorf("%w: %d bytes, the limit (Config.MaxMessageSize) is %d",
+			ErrMessageTooLarge, len(td.Body), c.cfg.MaxMessageSize)
+	} else if h, ok := td.Headers[compressionHeader].(string); ok && h != "" {
 		body, err := c.cfg.Codecs.Decompress(h, td.Body, c.cfg.MaxDecompressedSize)
 		if err != nil {
 			d.st.decodeErr = err

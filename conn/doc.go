@@ -97,7 +97,8 @@
 //     idempotent.
 //
 // Messages a consumer cannot accept (a content type outside its accept
-// list, a body that does not decompress) are rejected without requeue and
+// list, a body larger than Config.MaxMessageSize, a body that does not
+// decompress) are rejected without requeue and
 // logged, never handed out: they go to the queue's dead-letter exchange if
 // it has one.
 //

@@ -87,6 +87,11 @@ var (
 	// publishes it again after reconnecting.
 	ErrConfirmLost = errors.New("conn: publish confirmation lost")
 
+	// ErrMessageTooLarge reports a body larger than Config.MaxMessageSize:
+	// Publish refuses it before sending, and a consumer rejects such a
+	// delivery instead of handing it out.
+	ErrMessageTooLarge = errors.New("conn: message too large")
+
 	// ErrBlocked is returned by a publish with [WithFailFast] while the
 	// broker blocks publishers (a resource alarm) instead of waiting.
 	ErrBlocked = errors.New("conn: broker is blocking publishers")

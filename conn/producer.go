@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/kelpmq/kelp/codec"
 	"github.com/kelpmq/kelp/route"
@@ -118,6 +119,10 @@ func (c *Connection) buildPublishing(o publishOptions, body any) (transports.Pub
 			headers[k] = v
 		}
 		headers[compressionHeader] = h
+	}
+	if int64(len(data)) > c.cfg.MaxMessageSize {
+		return transports.Publishing{}, fmt.Errorf("%w: %d bytes, the limit (Config.MaxMessageSize) is %d",
+			ErrMessageTooLarge, len(data), c.cfg.MaxMessageSize)
 	}
 	props.DeliveryMode = props.DeliveryMode.OrDefault()
 	return transports.Publishing{
