@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -102,12 +103,20 @@ func (env *scenarioEnv) probe() {
 	}
 }
 
-// lostWithin reports whether the connection noticed the loss of epoch e
-// within d.
-func (env *scenarioEnv) lostWithin(e uint64, d time.Duration) bool {
-	ctx, cancel := context.WithTimeout(env.ctx, d)
+// broke returns breaks when the connection of epoch e noticed the fault
+// within 3 s. A pooled client (Redis) absorbs the loss of connections
+// that were idle, or whose command it retries on the next tick (a claim
+// refresh): then there is nothing to recover from, and broke checks that
+// the stream goes on (100 more acks) and returns degrades.
+func (env *scenarioEnv) broke(e uint64, what string) outcome {
+	ctx, cancel := context.WithTimeout(env.ctx, 3*time.Second)
 	defer cancel()
-	return env.w.WaitLost(ctx, e) == nil
+	if env.w.WaitLost(ctx, e) == nil {
+		return breaks
+	}
+	env.t.Logf("%s did not break the connection", what)
+	env.ackMore(100)
+	return degrades
 }
 
 // ackMore waits until n more distinct messages were acked (or the stream
@@ -128,21 +137,21 @@ func netFaults() []scenario {
 			}
 			env.at = time.Now() // rabbitmqctl takes a while to start
 			env.probe()
-			return breaks
+			return env.broke(e, "the kill")
 		}},
 		{name: "cut", faults: 3, inject: func(env *scenarioEnv, e uint64) outcome {
 			if n := env.link.Cut(); n < 1 {
 				env.t.Fatalf("the cut closed %d connections", n)
 			}
 			env.probe()
-			return breaks
+			return env.broke(e, "the cut")
 		}},
 		{name: "reset", net: true, faults: 2, inject: func(env *scenarioEnv, e uint64) outcome {
 			if n := env.net.Reset(); n < 1 {
 				env.t.Fatalf("the reset closed %d connections", n)
 			}
 			env.probe()
-			return breaks
+			return env.broke(e, "the reset")
 		}},
 		{name: "cut mid-frame", net: true, faults: 3, inject: func(env *scenarioEnv, e uint64) outcome {
 			n := 1 + env.rnd.Int64N(4096)
@@ -153,16 +162,7 @@ func netFaults() []scenario {
 				env.t.Fatalf("the cut after %d bytes never fired", n)
 			}
 			env.probe()
-			// A pooled client (Redis) may lose only a connection whose
-			// failure it absorbs (a claim refresh retried on the next
-			// tick, an idle connection it replaces): nothing to recover
-			// from, but the stream must go on.
-			if !env.lostWithin(e, 3*time.Second) {
-				env.t.Logf("the cut after %d bytes did not break the connection", n)
-				env.ackMore(100)
-				return degrades
-			}
-			return breaks
+			return env.broke(e, fmt.Sprintf("the cut after %d bytes", n))
 		}},
 		{name: "black hole", net: true, faults: 1, inject: func(env *scenarioEnv, e uint64) outcome {
 			env.link.Hold()
