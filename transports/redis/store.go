@@ -361,10 +361,24 @@ func (s *store) Ack(ctx context.Context, cl *virtual.Claim) error {
 		return err
 	}
 	if err := settleScript.Run(ctx, c, s.claimKeys(0), tag, "", "").Err(); err != nil {
-		return err
+		return s.settleFailed(tag, err)
 	}
 	s.forget(tag)
 	return nil
+}
+
+// settleFailed handles a settle whose script failed. When the reply was
+// lost (a killed or cut connection, not a Redis error), the claim may
+// still be recorded; it must not stay among the live claims, refreshed
+// forever and so never restored while this process lives: it becomes an
+// orphan, which the maintainer restores (a no-op when the script ran).
+func (s *store) settleFailed(tag string, err error) error {
+	var rerr goredis.Error
+	if !errors.As(err, &rerr) {
+		s.forget(tag)
+		s.orphan(tag)
+	}
+	return err
 }
 
 // Requeue pushes the envelope (as it now is, marked redelivered) back to
@@ -381,7 +395,7 @@ func (s *store) Requeue(ctx context.Context, cl *virtual.Claim) error {
 	}
 	keys := append(s.claimKeys(1), s.listFor(cl.Queue, &cl.Envelope))
 	if err := settleScript.Run(ctx, c, keys, tag, raw, "").Err(); err != nil {
-		return err
+		return s.settleFailed(tag, err)
 	}
 	s.forget(tag)
 	return nil
