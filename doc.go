@@ -18,6 +18,17 @@
 //
 // # Packages
 //
+//   - conn: the user API: self-healing connections (Dial, Open), producers
+//     with pipelined publisher confirms, channel-native consumers (one Go
+//     channel for many queues, surviving reconnects), Serve with handlers,
+//     deliveries settled exactly once, Get, Ensure, MaybeDeclare.
+//   - mux: the fair fan-in behind a consumer's single Go channel.
+//   - simple, pool, broadcast, rpc, pidbox, compat/carrot: Kombu's toolkit
+//     (SimpleQueue, connection pools, Broadcast, request/reply, the pidbox
+//     mailbox, carrot's API) on top of conn.
+//   - transports/amqp, transports/redis, transports/sql,
+//     transports/filesystem, transports/beanstalk: the bundled drivers;
+//     transports/all imports them all.
 //   - route: exchanges, queues and bindings as plain values (JSON-friendly,
 //     like Kombu's declarations), and the routing matchers (direct, a topic
 //     trie with AMQP semantics, fanout, headers).
@@ -54,11 +65,17 @@
 //	Transport class + TRANSPORT_ALIASES     transports.Driver + transports.Register(scheme, driver)
 //	amqp ChannelError / ConnectionError     *transports.Error, matched by reply code (errors.Is(err, transports.ErrNotFound))
 //	recoverable connection errors           transports.ErrConnLost
+//	Connection(url) / ensure_connection     conn.Dial(ctx, url); reconnects are automatic
+//	Producer.publish(body, ...)             conn.Connection.Producer(...).Publish(ctx, body, opts...)
+//	Consumer(queues, callbacks) + drain     conn.Connection.Consume(ctx, queues) and Consumer.C()
+//	ConsumerMixin                           conn.Connection.Serve(ctx, queues, handler)
+//	Message.ack / reject / requeue          conn.Delivery.Ack / Reject / Requeue
+//	SimpleQueue, pools, Broadcast, pidbox   simple, pool, broadcast, pidbox
+//
+// docs/kombu.md in the repository maps every Kombu feature.
 //
 // Kombu's topic matching on virtual transports lets "*" span dots and does
 // not let "a.#" match "a"; kelp follows AMQP everywhere (see route).
 //
-// The user API (connections, producers, consumers, the multiplexer and the
-// command-line tool) is being built on these packages; README.md says what
-// works today.
+// The command-line tool is cmd/kelp (demo, publish, consume, bench).
 package kelp
