@@ -132,7 +132,7 @@ func (c *Connector) acquire(ctx context.Context, opts transports.ConnectOptions)
 		_ = client.Close()
 		return connectError(ctx, err)
 	}
-	c.st.client.Store(client)
+	c.st.client.Store(&liveClient{client})
 	c.maint = startMaintainer(c.st)
 	c.live = 1
 	return nil

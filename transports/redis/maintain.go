@@ -155,7 +155,7 @@ func (s *store) restoreVisible(ctx context.Context) (int, error) {
 }
 
 // restore puts one stale claim back, marked redelivered.
-func (s *store) restore(ctx context.Context, c *goredis.Client, tag, cutoff string) (bool, error) {
+func (s *store) restore(ctx context.Context, c goredis.UniversalClient, tag, cutoff string) (bool, error) {
 	vals, err := c.HMGet(ctx, s.keys.key(UnackedKey), tag).Result()
 	if err != nil {
 		return false, err

@@ -23,7 +23,7 @@ type store struct {
 	log  *slog.Logger
 	keys keys
 
-	client atomic.Pointer[goredis.Client]
+	client atomic.Pointer[liveClient]
 
 	mu     sync.Mutex
 	queues map[string]*qstate // queues this process declared
@@ -61,12 +61,16 @@ func newStore(cfg Config, log *slog.Logger) *store {
 var errNoClient = errors.New("redis: not connected")
 
 // rdb returns the live client.
-func (s *store) rdb() (*goredis.Client, error) {
+func (s *store) rdb() (goredis.UniversalClient, error) {
 	if c := s.client.Load(); c != nil {
-		return c, nil
+		return c.UniversalClient, nil
 	}
 	return nil, errNoClient
 }
+
+// liveClient holds the client of a live store: a single server's, a
+// Sentinel-managed master's or a Cluster's, all behind one interface.
+type liveClient struct{ goredis.UniversalClient }
 
 // keys builds prefixed key names.
 type keys struct {
