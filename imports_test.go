@@ -36,6 +36,7 @@ var allowedImports = []struct {
 	{pkg: "fuzz", mayUse: []string{"*"}},
 	{pkg: "integration", mayUse: []string{"*"}},
 	{pkg: "internal/brokertest", mayUse: []string{"*"}},
+	{pkg: "internal/redisproc"}, // test support: private redis-server processes
 	{pkg: "cmd/", mayUse: []string{"*"}, subtree: true},
 	{pkg: "examples/", mayUse: []string{"*"}, subtree: true},
 	{pkg: "", mayUse: nil}, // the root package: documentation only
