@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,13 @@ type Config struct {
 	// several applications or test runs share a server without sharing
 	// tubes. Default none.
 	TubePrefix string
+	// NoBury deletes the messages that leave a queue without being
+	// consumed and without a dead-letter exchange to go to (rejected
+	// without requeue, or expired), as RabbitMQ drops them. By default
+	// they are buried instead, kept by beanstalkd out of the way until an
+	// operator kicks them back ([Connector.Kick], or beanstalkd's kick
+	// command on the tube) or deletes them.
+	NoBury bool
 	// Logger receives diagnostics. Nil means discard.
 	Logger *slog.Logger
 }
@@ -85,8 +93,9 @@ func (c Config) withDefaults() Config {
 
 // ParseURL reads a Config from beanstalk://host:port?ttr=60s (Kombu's
 // form; the port defaults to 11300, the host to 127.0.0.1). Options: ttr,
-// poll_interval, dial_timeout (Go durations), tube_prefix. A path, user info or
-// unknown option is an error wrapping [ErrInvalidConfig].
+// poll_interval, dial_timeout (Go durations), tube_prefix, bury (true or
+// false; false sets NoBury). A path, user info or unknown option is an
+// error wrapping [ErrInvalidConfig].
 func ParseURL(rawURL string) (Config, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -112,9 +121,20 @@ func ParseURL(rawURL string) (Config, error) {
 	}
 	for k, vs := range u.Query() {
 		v := vs[len(vs)-1]
-		if k == "tube_prefix" {
+		switch k {
+		case "tube_prefix":
 			cfg.TubePrefix = v
 			continue
+		case "bury":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return Config{}, fmt.Errorf("%w: bury=%q is not true or false", ErrInvalidConfig, v)
+			}
+			cfg.NoBury = !b
+			continue
+		case "ttr", "poll_interval", "dial_timeout":
+		default:
+			return Config{}, fmt.Errorf("%w: unknown option %q (known: ttr, poll_interval, dial_timeout, tube_prefix, bury)", ErrInvalidConfig, k)
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -127,8 +147,6 @@ func ParseURL(rawURL string) (Config, error) {
 			cfg.PollInterval = d
 		case "dial_timeout":
 			cfg.DialTimeout = d
-		default:
-			return Config{}, fmt.Errorf("%w: unknown option %q (known: ttr, poll_interval, dial_timeout, tube_prefix)", ErrInvalidConfig, k)
 		}
 	}
 	return cfg, cfg.Validate()

@@ -135,3 +135,27 @@ func (c *Connector) DropConnections() int {
 	c.st.close()
 	return c.broker.DropConnections("", errors.New("beanstalk: connection dropped"))
 }
+
+// Kick moves up to n buried messages of queue back to the ready state, at
+// the head of their priority, and returns how many it moved: the way back
+// for messages the transport buried (see [Config.NoBury]) or, with
+// beanstalkd's own kick command on the tube, for any job. A kicked message
+// is delivered marked redelivered, even one buried for having expired. It
+// needs no live Conn.
+func (c *Connector) Kick(ctx context.Context, queue string, n int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("beanstalk: kick: %w", err)
+	}
+	if n <= 0 {
+		return 0, nil
+	}
+	c.mu.Lock()
+	if c.live == 0 {
+		// No Conn owns the server connection: close the one kick opens.
+		defer c.mu.Unlock()
+		defer c.st.close()
+	} else {
+		c.mu.Unlock()
+	}
+	return c.st.kick(queue, n)
+}

@@ -23,6 +23,26 @@
 //   - Ack is delete; Requeue is release at the job's priority without
 //     delay (the job keeps its id, and so its place before later jobs of
 //     its priority).
+//   - Dead-lettering: a message rejected without requeue, or expired, in a
+//     queue with a dead-letter exchange is dead-lettered by the virtual
+//     layer; in a queue without one its job is buried (Config.NoBury, URL
+//     option bury=false, deletes it instead, as RabbitMQ drops it).
+//     Buried jobs wait, out of every count, until [Connector.Kick] (or
+//     beanstalkd's kick on the tube) makes them ready again: a kicked job
+//     is delivered marked redelivered, and its expiry no longer applies.
+//     Deleting the queue deletes them.
+//   - Delayed delivery: a message with the header x-delay ([DelayHeader],
+//     milliseconds, as RabbitMQ's delayed-message exchange reads it) is
+//     put with beanstalkd's delay, rounded up to whole seconds: it becomes
+//     ready, and counts in Len, only then. The delay applies in every
+//     queue the message is routed to; a requeued message is not delayed
+//     again.
+//   - Size: a job (the envelope, about 200 bytes more than the body)
+//     larger than the server's max-job-size (beanstalkd -z, 65535 bytes by
+//     default, read at connect) is refused before it is sent: Publish
+//     fails with a 311 CONTENT_TOO_LARGE [github.com/kelpmq/kelp/transports.Error],
+//     which closes the channel and leaves the connection and every stored
+//     message as they were.
 //   - Leases: every job is put with time-to-run Config.TTR; the Connector
 //     touches the jobs it holds every TTR/3, so a live consumer keeps its
 //     jobs and a dead process's come back within TTR. Closing the server

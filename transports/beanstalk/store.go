@@ -6,12 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
 
 	bs "github.com/beanstalkd/go-beanstalk"
 
+	"github.com/kelpmq/kelp/transports"
 	"github.com/kelpmq/kelp/transports/virtual"
 )
 
@@ -28,11 +31,15 @@ type store struct {
 	mu     sync.Mutex
 	conn   *bs.Conn
 	gen    uint64              // connection generation, for claims
+	maxJob int                 // the server's max-job-size, read at dial (0: unknown)
 	held   map[uint64]struct{} // reserved job ids of conn, touched by the maintainer
 	queues map[string]virtual.QueueOptions
 }
 
-var _ virtual.Backend = (*store)(nil)
+var (
+	_ virtual.Backend   = (*store)(nil)
+	_ virtual.Discarder = (*store)(nil)
+)
 
 // receipt is a claim's handle: the job and the connection it is reserved
 // on.
@@ -47,6 +54,9 @@ func newStore(cfg Config) *store {
 
 // errServer marks errors the server answered (the connection is fine).
 func serverError(err error) bool {
+	if _, ok := errors.AsType[*transports.Error](err); ok {
+		return true // refused here before sending: the connection is fine
+	}
 	for _, e := range []error{bs.ErrBadFormat, bs.ErrBuried, bs.ErrDeadline, bs.ErrDraining, bs.ErrInternal,
 		bs.ErrJobTooBig, bs.ErrNoCRLF, bs.ErrNotFound, bs.ErrNotIgnored, bs.ErrOOM, bs.ErrTimeout, bs.ErrUnknown} {
 		if errors.Is(err, e) {
@@ -83,6 +93,10 @@ func (s *store) dialLocked() error {
 	}
 	s.conn = c
 	s.gen++
+	s.maxJob = 0
+	if st, err := c.Stats(); err == nil {
+		s.maxJob, _ = strconv.Atoi(st["max-job-size"])
+	}
 	return nil
 }
 
@@ -159,30 +173,82 @@ func (s *store) known(name string) (virtual.QueueOptions, bool) {
 	return o, ok
 }
 
-// DeleteQueue implements [virtual.Backend]: it deletes the tube's ready
-// jobs (a tube without jobs and watchers vanishes by itself).
+// DeleteQueue implements [virtual.Backend]: it deletes the tube's ready,
+// delayed and buried jobs (a tube without jobs and watchers vanishes by
+// itself).
 func (s *store) DeleteQueue(ctx context.Context, name string) (int, error) {
 	if _, ok := s.known(name); !ok {
 		return 0, fmt.Errorf("beanstalk: queue %q: %w", name, virtual.ErrNoQueue)
 	}
 	n, err := s.Purge(ctx, name)
+	if err == nil {
+		err = s.clearAside(name)
+	}
 	s.mu.Lock()
 	delete(s.queues, name)
 	s.mu.Unlock()
 	return n, err
 }
 
-// Put implements [virtual.Backend].
+// Put implements [virtual.Backend]. A message with an x-delay header is
+// put with beanstalkd's delay (see [DelayHeader]). A job larger than the
+// server's max-job-size is refused with a 311 error before it is sent (and
+// the server's own JOB_TOO_BIG answer becomes the same error), so the
+// connection stays up and the publisher learns the message was not
+// stored.
 func (s *store) Put(_ context.Context, name string, env *virtual.Envelope) error {
 	opts, _ := s.known(name) // a queue declared elsewhere has no priorities here
 	data, err := virtual.MarshalEnvelope(env)
 	if err != nil {
 		return err
 	}
-	return s.do("put", func(c *bs.Conn, _ uint64) error {
-		_, err := bs.NewTube(c, tubeName(s.cfg.TubePrefix+name)).Put(data, beanPri(min(env.Priority, opts.MaxPriority)), 0, s.cfg.TTR)
+	delay := jobDelay(env.Headers[DelayHeader])
+	err = s.do("put", func(c *bs.Conn, _ uint64) error {
+		if s.maxJob > 0 && len(data) > s.maxJob {
+			return tooBig(len(data), s.maxJob)
+		}
+		_, err := bs.NewTube(c, tubeName(s.cfg.TubePrefix+name)).Put(data, beanPri(min(env.Priority, opts.MaxPriority)), delay, s.cfg.TTR)
+		if errors.Is(err, bs.ErrJobTooBig) {
+			return tooBig(len(data), s.maxJob)
+		}
 		return err
 	})
+	return err
+}
+
+// DelayHeader is the header that delays a message: its value, in
+// milliseconds (an integer, or a string of one), is how long beanstalkd
+// keeps the job delayed before it becomes ready. beanstalkd counts whole
+// seconds, so the delay is rounded up to the next second. It is the name
+// RabbitMQ's delayed-message exchange reads; a missing, zero, negative or
+// unreadable value means no delay.
+const DelayHeader = "x-delay"
+
+// jobDelay reads a DelayHeader value (any integer or float type, or a
+// decimal string), rounded up to whole seconds and capped at beanstalkd's
+// largest delay.
+func jobDelay(v any) time.Duration {
+	var ms float64
+	switch rv := reflect.ValueOf(v); {
+	case rv.CanInt():
+		ms = float64(rv.Int())
+	case rv.CanUint():
+		ms = float64(rv.Uint())
+	case rv.CanFloat(): // headers decoded from JSON
+		ms = rv.Float()
+	case rv.Kind() == reflect.String:
+		ms, _ = strconv.ParseFloat(rv.String(), 64)
+	}
+	if !(ms > 0) { // NaN too
+		return 0
+	}
+	return time.Duration(min(math.Ceil(ms/1000), math.MaxUint32)) * time.Second
+}
+
+// tooBig is the error of a job larger than the server takes.
+func tooBig(size, limit int) error {
+	return &transports.Error{Code: 311, Reason: fmt.Sprintf(
+		"CONTENT_TOO_LARGE - beanstalk: the message is a job of %d bytes, above the server's max-job-size %d (beanstalkd -z)", size, limit)}
 }
 
 // Fetch implements [virtual.Backend]: reserve-with-timeout 0 on the
@@ -214,7 +280,7 @@ func (s *store) reserve(name string) (virtual.Claim, error) {
 	for {
 		var body []byte
 		var rc receipt
-		var reserves int
+		var reserves, kicks int
 		err := s.do("reserve", func(c *bs.Conn, gen uint64) error {
 			id, b, err := bs.NewTubeSet(c, tubeName(s.cfg.TubePrefix+name)).Reserve(0)
 			if err != nil {
@@ -226,6 +292,7 @@ func (s *store) reserve(name string) (virtual.Claim, error) {
 				return err
 			}
 			reserves, _ = strconv.Atoi(st["reserves"])
+			kicks, _ = strconv.Atoi(st["kicks"])
 			s.held[id] = struct{}{}
 			body, rc = b, receipt{id: id, gen: gen}
 			return nil
@@ -245,6 +312,11 @@ func (s *store) reserve(name string) (virtual.Claim, error) {
 			continue
 		}
 		cl.Envelope.Redelivered = cl.Envelope.Redelivered || reserves > 1
+		if kicks > 0 {
+			// Kicked back from the buried list by an operator: deliver it
+			// even if it was buried for having expired.
+			cl.Envelope.Expires = time.Time{}
+		}
 		cl.Receipt = rc
 		return cl, nil
 	}
@@ -282,6 +354,55 @@ func (s *store) Requeue(_ context.Context, c *virtual.Claim) error {
 	opts, _ := s.known(c.Queue)
 	pri := beanPri(min(c.Envelope.Priority, opts.MaxPriority))
 	return s.settle("release", c, func(conn *bs.Conn, id uint64) error { return conn.Release(id, pri, 0) })
+}
+
+// Discard implements [virtual.Discarder]: a message rejected without
+// requeue or expired, from a queue without a dead-letter exchange, is
+// buried (at its priority) unless Config.NoBury, for an operator to look
+// at and kick back ([Connector.Kick]). A claim of a lost connection is
+// already back in the tube and stays there.
+func (s *store) Discard(ctx context.Context, c *virtual.Claim, reason string) error {
+	if s.cfg.NoBury {
+		return s.Ack(ctx, c)
+	}
+	opts, _ := s.known(c.Queue)
+	pri := beanPri(min(c.Envelope.Priority, opts.MaxPriority))
+	s.cfg.Logger.Debug("beanstalk: burying a dropped message", "queue", c.Queue, "reason", reason)
+	return s.settle("bury", c, func(conn *bs.Conn, id uint64) error { return conn.Bury(id, pri) })
+}
+
+// kick moves up to n buried jobs of the queue's tube back to ready.
+func (s *store) kick(name string, n int) (int, error) {
+	var kicked int
+	err := s.do("kick", func(c *bs.Conn, _ uint64) error {
+		var err error
+		kicked, err = bs.NewTube(c, tubeName(s.cfg.TubePrefix+name)).Kick(n)
+		return err
+	})
+	return kicked, err
+}
+
+// clearAside deletes the delayed and buried jobs of the queue's tube (a
+// deleted queue keeps nothing).
+func (s *store) clearAside(name string) error {
+	for _, peek := range []func(t *bs.Tube) (uint64, []byte, error){(*bs.Tube).PeekDelayed, (*bs.Tube).PeekBuried} {
+		for {
+			err := s.do("delete", func(c *bs.Conn, _ uint64) error {
+				id, _, err := peek(bs.NewTube(c, tubeName(s.cfg.TubePrefix+name)))
+				if err != nil {
+					return err
+				}
+				return c.Delete(id)
+			})
+			if errors.Is(err, bs.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Purge implements [virtual.Backend]: reserve and delete until the tube

@@ -133,10 +133,16 @@ func (q *queue) enqueue(ctx context.Context, env *Envelope, msgTTL time.Duration
 }
 
 // putFailed classifies a failed Put: a queue deleted meanwhile drops the
-// message as RabbitMQ would; anything else is a store failure.
+// message as RabbitMQ would; a [*transports.Error] is the store refusing
+// this message (311 when it is larger than the store takes), which closes
+// the channel and leaves the connection up; anything else is a store
+// failure.
 func (q *queue) putFailed(err error) (bool, error) {
 	if errors.Is(err, ErrNoQueue) {
 		return true, nil
+	}
+	if _, ok := errors.AsType[*transports.Error](err); ok {
+		return false, err
 	}
 	return false, storeError("basic.publish", err)
 }
@@ -246,11 +252,10 @@ func (q *queue) sweep() {
 	}
 }
 
-// expire settles a claim whose message has expired: it leaves the store and
-// is dead-lettered when q has a dead-letter exchange.
+// expire settles a claim whose message has expired: it leaves the queue and
+// is dead-lettered when q has a dead-letter exchange (see discard).
 func (q *queue) expire(c *Claim) {
-	_ = q.b.backend.Ack(context.Background(), c)
-	q.b.deadLetter(q, &c.Envelope, reasonExpired)
+	q.b.discard(context.Background(), q, c, reasonExpired)
 }
 
 // touch records a use of q for x-expires: with no consumers the idle timer

@@ -155,7 +155,8 @@ func (ch *Channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
 // Nack rejects one delivery, or with multiple every unsettled delivery up
 // to tag. With requeue they return to the head of their queues, marked
 // redelivered; without, they are dead-lettered (reason "rejected") when
-// their queue has a dead-letter exchange, or dropped.
+// their queue has a dead-letter exchange, or dropped (kept aside by a
+// store that implements [Discarder]).
 func (ch *Channel) Nack(ctx context.Context, tag uint64, multiple, requeue bool) error {
 	ps, err := ch.take(ctx, "basic.nack", tag, multiple)
 	if err != nil {
@@ -164,10 +165,8 @@ func (ch *Channel) Nack(ctx context.Context, tag uint64, multiple, requeue bool)
 	if requeue {
 		ch.requeue(ctx, ps)
 	} else {
-		be := ch.b.backend
 		for i := range ps {
-			_ = be.Ack(ctx, &ps[i].claim)
-			ch.b.deadLetter(ps[i].q, &ps[i].claim.Envelope, reasonRejected)
+			ch.b.discard(ctx, ps[i].q, &ps[i].claim, reasonRejected)
 		}
 	}
 	clear(ps)

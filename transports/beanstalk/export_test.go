@@ -1,0 +1,4 @@
+package beanstalk
+
+// JobDelay exposes jobDelay to the tests.
+var JobDelay = jobDelay
