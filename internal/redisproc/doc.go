@@ -13,7 +13,8 @@
 // its append-only file and exits cleanly), [Server.Kill] with SIGKILL;
 // [Server.Start] starts it again on the same port with the same
 // directory, so an append-only file is read back; [Server.Restart] is
-// Stop then Start. [StartReplica] starts a server that replicates another
+// Stop then Start. [Server.Pause] and [Server.Resume] (SIGSTOP, SIGCONT)
+// make a hung server. [StartReplica] starts a server that replicates another
 // one. [StartSentinel] starts a Sentinel that monitors a master under a
 // name ("mymaster" by default) with quorum 1. [StartCluster] starts a
 // Redis Cluster of n masters (at least 3), assigns the 16384 slots evenly

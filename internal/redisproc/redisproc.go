@@ -263,6 +263,27 @@ func (s *Server) Kill() {
 	}
 }
 
+// Pause stops the process with SIGSTOP: it keeps its port and its
+// connections but answers nothing, as a hung server or a partition does,
+// until [Server.Resume]. Cleanup kills a paused server too.
+func (s *Server) Pause() { s.send(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() { s.send(syscall.SIGCONT) }
+
+// send sends sig to the running process without waiting.
+func (s *Server) send(sig syscall.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		s.t.Fatalf("redisproc: server on %s was never started", s.Addr())
+	}
+	if err := s.proc.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("redisproc: %v to %s: %v", sig, s.Addr(), err)
+	}
+}
+
 // Restart is Stop then Start: the server is back on the same port with
 // the same directory.
 func (s *Server) Restart() {

@@ -163,3 +163,21 @@ func TestCluster(t *testing.T) {
 	cl.Nodes[1].Restart()
 	cl.WaitOK(ctx)
 }
+
+func TestPauseResume(t *testing.T) {
+	ctx := ctx(t)
+	s := redisproc.Start(t, redisproc.Options{})
+	c := goredis.NewClient(&goredis.Options{Addr: s.Addr(), DisableIdentity: true, ReadTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	defer c.Close()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.Pause()
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("a paused server answered PING")
+	}
+	s.Resume()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("after Resume: %v", err)
+	}
+}

@@ -24,6 +24,14 @@ const (
 	// DefaultUnackedMutexExpire is Kombu's unacked_mutex_expire: how long
 	// the visibility-restore lock lives when its holder dies holding it.
 	DefaultUnackedMutexExpire = 300 * time.Second
+	// DefaultHealthCheckInterval is Kombu's health_check_interval: how
+	// often a live client PINGs the server.
+	DefaultHealthCheckInterval = 25 * time.Second
+	// DefaultSentinelPort is the port of a Sentinel address without one.
+	DefaultSentinelPort = "26379"
+	// DefaultClusterKeyPrefix is the global key prefix in a Redis Cluster
+	// when none is given: its hash tag puts every key in one slot.
+	DefaultClusterKeyPrefix = "{kelp}."
 )
 
 // Kombu's fixed key names (before the global key prefix) and separator.
@@ -131,7 +139,41 @@ type Config struct {
 	// ClientName is given to Redis with CLIENT SETNAME when
 	// transports.ConnectOptions.Name is empty.
 	ClientName string
+
+	// HealthCheckInterval is how often the live client PINGs the server
+	// (Kombu's health_check_interval), so that Conns with nothing to do
+	// notice a dead or hung server: a PING that fails (within
+	// SocketTimeout) kills every Conn with an error wrapping
+	// transports.ErrConnLost. Zero means 25 s; NoHealthCheck true turns
+	// the check off (URL option health_check_interval=0).
+	HealthCheckInterval time.Duration
+	NoHealthCheck       bool
+
+	// SentinelAddrs, when not empty, are the host:port addresses of Redis
+	// Sentinels: the Connector asks them for the master named MasterName
+	// and follows it through failovers; Network and Addr are ignored.
+	// Username, Password and DB are the master's. SentinelUsername and
+	// SentinelPassword authenticate to the Sentinels themselves (Kombu's
+	// sentinel_kwargs); empty means none.
+	SentinelAddrs    []string
+	MasterName       string
+	SentinelUsername string
+	SentinelPassword string
+
+	// ClusterAddrs, when not empty, are host:port addresses of some nodes
+	// of a Redis Cluster (the client learns the others); Network and Addr
+	// are ignored, DB must be 0, and GlobalKeyPrefix must hold a hash tag
+	// ("{...}") so that all of kelp's keys share one slot, which its
+	// scripts need; it defaults to "{kelp}.". Python Kombu has no Cluster
+	// support and cannot share these queues.
+	ClusterAddrs []string
 }
+
+// sentinel reports whether c finds its master through Sentinels.
+func (c Config) sentinel() bool { return len(c.SentinelAddrs) > 0 }
+
+// cluster reports whether c connects to a Redis Cluster.
+func (c Config) cluster() bool { return len(c.ClusterAddrs) > 0 }
 
 // withDefaults returns c with its zero values replaced by the defaults.
 func (c Config) withDefaults() Config {
@@ -165,6 +207,12 @@ func (c Config) withDefaults() Config {
 	if c.UnackedMutexExpire == 0 {
 		c.UnackedMutexExpire = DefaultUnackedMutexExpire
 	}
+	if c.HealthCheckInterval == 0 {
+		c.HealthCheckInterval = DefaultHealthCheckInterval
+	}
+	if c.cluster() && c.GlobalKeyPrefix == "" {
+		c.GlobalKeyPrefix = DefaultClusterKeyPrefix
+	}
 	return c
 }
 
@@ -184,12 +232,15 @@ func (c Config) Validate() error {
 	case c.DB < 0:
 		return bad("database %d is negative", c.DB)
 	case c.VisibilityTimeout < 0, c.SocketTimeout < 0, c.SocketConnectTimeout < 0,
-		c.PollInterval < 0, c.RestoreInterval < 0, c.UnackedMutexExpire < 0:
+		c.PollInterval < 0, c.RestoreInterval < 0, c.UnackedMutexExpire < 0, c.HealthCheckInterval < 0:
 		return bad("negative duration")
 	case c.MaxConnections < 0:
 		return bad("max connections %d is negative", c.MaxConnections)
 	case c.FanoutPrefix != "" && (!strings.HasPrefix(c.FanoutPrefix, "/") || !strings.HasSuffix(c.FanoutPrefix, ".")):
 		return bad("fanout prefix %q must start with / and end with .", c.FanoutPrefix)
+	}
+	if err := c.validateHA(); err != nil {
+		return bad("%v", err)
 	}
 	if c.PrioritySteps != nil {
 		if len(c.PrioritySteps) == 0 || c.PrioritySteps[0] != 0 {
@@ -209,6 +260,9 @@ func (c Config) Validate() error {
 //	redis://[[user]:password@]host[:port][/db][?options]
 //	rediss://...          (TLS; ssl_cert_reqs=none skips verification)
 //	redis+socket:///path/to/socket[?virtual_host=db&options]
+//	sentinel://[[user]:password@]host[:port][;sentinel://host2[:port2]...][/db]?master_name=name[&options]
+//	redis+cluster://[[user]:password@]host:port[,host2:port2...][?options]
+//	rediss+cluster://...  (TLS)
 //
 // The database is Kombu's virtual host: "" or "/" mean 0. Options (all
 // optional) are Kombu's transport options: global_keyprefix,
@@ -217,20 +271,67 @@ func (c Config) Validate() error {
 // false), socket_timeout and
 // socket_connect_timeout (seconds), polling_interval (seconds),
 // max_connections, client_name, ssl_cert_reqs, unacked_mutex_expire
-// (seconds), and kelp's restore_interval (seconds) and fanout_durable
-// (true or false). Errors wrap [transports.ErrInvalidURL] and
-// never contain the password.
+// (seconds), health_check_interval (seconds, 0 turns it off), and kelp's
+// restore_interval (seconds) and fanout_durable (true or false).
+//
+// Sentinel URLs (Kombu's form; redis+sentinel:// is accepted too) list
+// the Sentinels, separated by ";" (each element may repeat the scheme) or
+// by ","; a Sentinel without a port is on 26379. The user and password are
+// the master's; the option master_name is required, and
+// sentinel_username and sentinel_password authenticate to the Sentinels.
+// Cluster URLs list seed nodes separated by ",", or in go-redis's form as
+// repeated addr=host:port options; see [Config.ClusterAddrs] for the key
+// prefix a Cluster needs. Errors wrap [transports.ErrInvalidURL] and never
+// contain the password.
 func ParseURL(rawURL string) (Config, error) {
-	red := transports.RedactURL(rawURL)
+	red := redactURLs(rawURL)
 	bad := func(format string, args ...any) (Config, error) {
 		return Config{}, fmt.Errorf("%w: redis: %s: "+format, append([]any{transports.ErrInvalidURL, red}, args...)...)
 	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return bad("cannot parse")
-	}
 	var c Config
-	q := u.Query()
+	var q url.Values
+	scheme, _, _ := strings.Cut(rawURL, "://")
+	switch scheme = strings.ToLower(scheme); scheme {
+	case "redis", "rediss", "redis+socket":
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return bad("cannot parse")
+		}
+		if c, err = parseSingle(u); err != nil {
+			return bad("%v", err)
+		}
+		q = u.Query()
+	case "sentinel", "redis+sentinel", "redis+cluster", "rediss+cluster":
+		m, err := parseMulti(rawURL, scheme)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if c, err = m.config(scheme); err != nil {
+			return bad("%v", err)
+		}
+		q = m.query
+	default:
+		return bad("scheme %q is not redis, rediss, redis+socket, sentinel or redis+cluster", scheme)
+	}
+	for k, vs := range q {
+		v := vs[len(vs)-1]
+		if err := c.applyOption(k, v); err != nil {
+			if k == "sentinel_password" {
+				v = "***"
+			}
+			return bad("option %s=%q: %v", k, v, err)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	return c, nil
+}
+
+// parseSingle reads the address, database, credentials and TLS of a
+// redis, rediss or redis+socket URL.
+func parseSingle(u *url.URL) (Config, error) {
+	var c Config
 	switch strings.ToLower(u.Scheme) {
 	case "redis", "rediss":
 		c.Network = "tcp"
@@ -242,92 +343,113 @@ func ParseURL(rawURL string) (Config, error) {
 			port = "6379"
 		}
 		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return bad("bad port %q", port)
+			return c, fmt.Errorf("bad port %q", port)
 		}
 		c.Addr = net.JoinHostPort(host, port)
-		if db := strings.Trim(u.Path, "/"); db != "" {
-			if c.DB, err = strconv.Atoi(db); err != nil || c.DB < 0 {
-				return bad("database %q is not a number", db)
-			}
+		var err error
+		if c.DB, err = parseDB(u.Path); err != nil {
+			return c, err
 		}
-		if u.Scheme == "rediss" {
+		if strings.EqualFold(u.Scheme, "rediss") {
 			c.TLS = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 		}
 	case "redis+socket":
 		c.Network = "unix"
 		c.Addr = u.Path
 		if c.Addr == "" {
-			return bad("no socket path (want redis+socket:///path)")
+			return c, errors.New("no socket path (want redis+socket:///path)")
 		}
-	default:
-		return bad("scheme %q is not redis, rediss or redis+socket", u.Scheme)
 	}
 	if u.User != nil {
 		c.Username = u.User.Username()
 		c.Password, _ = u.User.Password()
 	}
-	for k, vs := range q {
-		v := vs[len(vs)-1]
-		var err error
-		switch k {
-		case "global_keyprefix":
-			c.GlobalKeyPrefix = v
-		case "visibility_timeout":
-			c.VisibilityTimeout, err = seconds(v)
-		case "socket_timeout":
-			c.SocketTimeout, err = seconds(v)
-		case "socket_connect_timeout":
-			c.SocketConnectTimeout, err = seconds(v)
-		case "polling_interval":
-			c.PollInterval, err = seconds(v)
-		case "restore_interval":
-			c.RestoreInterval, err = seconds(v)
-		case "unacked_mutex_expire":
-			c.UnackedMutexExpire, err = seconds(v)
-		case "max_connections":
-			c.MaxConnections, err = strconv.Atoi(v)
-		case "client_name":
-			c.ClientName = v
-		case "virtual_host":
-			if c.DB, err = strconv.Atoi(strings.Trim(v, "/")); err == nil && c.DB < 0 {
-				err = errors.New("negative")
-			}
-		case "priority_steps":
-			c.PrioritySteps, err = steps(v)
-		case "fanout_patterns":
-			c.NoFanoutPatterns, err = falseFlag(v)
-		case "fanout_durable":
-			c.DurableFanout, err = strconv.ParseBool(v)
-		case "fanout_prefix":
-			switch strings.ToLower(v) {
-			case "true", "1", "yes", "":
-			case "false", "0", "no":
-				c.NoFanoutPrefix = true
-			default:
-				c.FanoutPrefix = v
-			}
-		case "ssl_cert_reqs":
-			if c.TLS == nil {
-				return bad("ssl_cert_reqs needs rediss://")
-			}
-			switch strings.ToLower(v) {
-			case "none", "cert_none":
-				c.TLS.InsecureSkipVerify = true
-			case "required", "cert_required", "optional", "cert_optional":
-			default:
-				err = errors.New("want none, optional or required")
-			}
-		default:
-			return bad("unknown option %q", k)
-		}
-		if err != nil {
-			return bad("option %s=%q: %v", k, v, err)
-		}
-	}
-	if err := c.Validate(); err != nil {
-		return bad("%v", err)
-	}
 	return c, nil
+}
+
+// parseDB reads the database number of a URL path ("", "/" mean 0).
+func parseDB(path string) (int, error) {
+	db := strings.Trim(path, "/")
+	if db == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(db)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("database %q is not a number", db)
+	}
+	return n, nil
+}
+
+// applyOption sets the Config field of URL option k.
+func (c *Config) applyOption(k, v string) error {
+	var err error
+	switch k {
+	case "global_keyprefix":
+		c.GlobalKeyPrefix = v
+	case "visibility_timeout":
+		c.VisibilityTimeout, err = seconds(v)
+	case "socket_timeout":
+		c.SocketTimeout, err = seconds(v)
+	case "socket_connect_timeout":
+		c.SocketConnectTimeout, err = seconds(v)
+	case "polling_interval":
+		c.PollInterval, err = seconds(v)
+	case "restore_interval":
+		c.RestoreInterval, err = seconds(v)
+	case "unacked_mutex_expire":
+		c.UnackedMutexExpire, err = seconds(v)
+	case "health_check_interval":
+		c.HealthCheckInterval, err = seconds(v)
+		c.NoHealthCheck = err == nil && c.HealthCheckInterval == 0
+	case "max_connections":
+		c.MaxConnections, err = strconv.Atoi(v)
+	case "client_name":
+		c.ClientName = v
+	case "virtual_host":
+		if c.DB, err = strconv.Atoi(strings.Trim(v, "/")); err == nil && c.DB < 0 {
+			err = errors.New("negative")
+		}
+	case "priority_steps":
+		c.PrioritySteps, err = steps(v)
+	case "fanout_patterns":
+		c.NoFanoutPatterns, err = falseFlag(v)
+	case "fanout_durable":
+		c.DurableFanout, err = strconv.ParseBool(v)
+	case "fanout_prefix":
+		switch strings.ToLower(v) {
+		case "true", "1", "yes", "":
+		case "false", "0", "no":
+			c.NoFanoutPrefix = true
+		default:
+			c.FanoutPrefix = v
+		}
+	case "ssl_cert_reqs":
+		if c.TLS == nil {
+			return errors.New("needs rediss:// or rediss+cluster://")
+		}
+		switch strings.ToLower(v) {
+		case "none", "cert_none":
+			c.TLS.InsecureSkipVerify = true
+		case "required", "cert_required", "optional", "cert_optional":
+		default:
+			err = errors.New("want none, optional or required")
+		}
+	case "master_name", "sentinel_username", "sentinel_password":
+		if !c.sentinel() {
+			return errors.New("only for sentinel:// URLs")
+		}
+		switch k {
+		case "master_name":
+			c.MasterName = v
+		case "sentinel_username":
+			c.SentinelUsername = v
+		default:
+			c.SentinelPassword = v
+		}
+	default:
+		return errors.New("unknown option")
+	}
+	return err
 }
 
 // falseFlag parses a Python-style boolean and reports whether it is false.

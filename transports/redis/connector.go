@@ -18,7 +18,7 @@ import (
 )
 
 // Schemes are the URL schemes this package registers.
-var Schemes = []string{"redis", "rediss", "redis+socket"}
+var Schemes = []string{"redis", "rediss", "redis+socket", "sentinel", "redis+sentinel", "redis+cluster", "rediss+cluster"}
 
 func init() {
 	for _, s := range Schemes {
@@ -51,10 +51,14 @@ type Connector struct {
 	st     *store
 	broker *virtual.Broker
 	logger *slog.Logger
+	// logs is logger's handler: Connect points it at the Logger of
+	// transports.ConnectOptions.
+	logs logSwitch
 
 	mu    sync.Mutex
 	live  int
 	maint *maintainer
+	beat  *heartbeat
 }
 
 var _ transports.Connector = (*Connector)(nil)
@@ -66,7 +70,8 @@ func NewConnector(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	c := &Connector{cfg: cfg, logger: slog.New(slog.DiscardHandler)}
+	c := &Connector{cfg: cfg, logs: newLogSwitch()}
+	c.logger = slog.New(c.logs)
 	c.st = newStore(cfg, c.logger)
 	c.broker = virtual.NewBroker(c.st, virtual.Config{Logger: c.logger})
 	return c, nil
@@ -77,6 +82,9 @@ func (c *Connector) Config() Config { return c.cfg }
 
 // Address returns the Redis URL, without the password.
 func (c *Connector) Address() string {
+	if a, ok := c.haAddress(); ok {
+		return a
+	}
 	u := url.URL{Scheme: "redis", Host: c.cfg.Addr, Path: "/" + strconv.Itoa(c.cfg.DB)}
 	switch {
 	case c.cfg.Network == "unix":
@@ -115,10 +123,14 @@ func (c *Connector) Connect(ctx context.Context, opts transports.ConnectOptions)
 	return vc, nil
 }
 
-// acquire counts a live Conn, dialling the client for the first.
+// acquire counts a live Conn, dialling the client for the first. The
+// Connector logs to the Logger of the latest Connect that gave one.
 func (c *Connector) acquire(ctx context.Context, opts transports.ConnectOptions) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if opts.Logger != nil {
+		c.logs.set(opts.Logger.Handler())
+	}
 	if c.live > 0 {
 		c.live++
 		return nil
@@ -127,13 +139,14 @@ func (c *Connector) acquire(ctx context.Context, opts transports.ConnectOptions)
 	if name == "" {
 		name = c.cfg.ClientName
 	}
-	client := goredis.NewClient(c.clientOptions(clientName(name)))
+	client := c.newClient(clientName(name))
 	if err := client.Ping(ctx).Err(); err != nil {
 		_ = client.Close()
 		return connectError(ctx, err)
 	}
 	c.st.client.Store(&liveClient{client})
 	c.maint = startMaintainer(c.st)
+	c.beat = startHeartbeat(c.cfg, client, c.logger, func(err error) { c.broker.DropConnections("", err) })
 	c.live = 1
 	return nil
 }
@@ -146,6 +159,8 @@ func (c *Connector) release() {
 	if c.live > 0 {
 		return
 	}
+	c.beat.stop()
+	c.beat = nil
 	c.maint.stop()
 	c.maint = nil
 	// Claims whose reply was lost go back now, while there is a client.

@@ -113,12 +113,51 @@
 //   - Exact prefetch, requeue with the redelivered flag, purge, size and
 //     delete come from package virtual.
 //
+// # Sentinel and Cluster
+//
+// With [Config.SentinelAddrs] (URL sentinel://h1:26379;sentinel://h2:26379/0?master_name=mymaster,
+// Kombu's form) the client asks the Sentinels for the master and follows
+// failovers (go-redis's failover client); a failover kills the Conns,
+// whose users (package conn) reconnect to the new master. Redis
+// replicates asynchronously: publishes the old master confirmed in its
+// last moments, and with a manual SENTINEL FAILOVER those it takes until
+// Sentinel demotes it, can be lost; the servers' min-replicas-to-write and
+// min-replicas-max-lag bound that window. Claims in unacked are replicated
+// like the lists, so an unsettled message survives a failover (at worst
+// it is delivered twice).
+//
+// With [Config.ClusterAddrs] (URL redis+cluster://h1:7000,h2:7001, TLS
+// with rediss+cluster://; go-redis's ?addr=h3:7002 form is read too) the
+// client is go-redis's cluster client. kelp's Lua scripts touch several
+// keys (step lists, unacked, unacked_index, the claim hash) in one call,
+// which a Cluster allows only within one hash slot, so the global key
+// prefix must hold a hash tag: it defaults to "{kelp}." and a prefix
+// without a tag is refused. A Cluster therefore gives kelp failover of
+// connections (with replicas) and spreads different prefixes (vhosts, or
+// applications) over nodes, but one prefix's queues live on one node.
+// Fanout PUB/SUB works unchanged (a PUBLISH reaches subscribers on every
+// node). Python Kombu has no Cluster support, so no Python peer can share
+// these queues.
+//
+// # Health check
+//
+// A Conn notices a dead server when a call fails; a Conn with nothing in
+// flight (only publishers that are idle, or no consumer) would not. While
+// a Connector has a live Conn, one goroutine PINGs the server every
+// [Config.HealthCheckInterval] (Kombu's health_check_interval, 25 s by
+// default; URL option health_check_interval=0 turns it off), and a PING
+// that fails, within the socket timeouts, kills every Conn with an error
+// wrapping transports.ErrConnLost. On a Cluster it asks the node serving
+// the prefix's slot. The Connector logs (health check failures, failed
+// restores) to the Logger of transports.ConnectOptions, the latest one a
+// Connect gave.
+//
 // # Goroutines, ownership, errors
 //
 // While a Connector has a live Conn it runs one maintenance goroutine
-// (claim refresh and visibility restore) and one goroutine per Conn that
-// waits for it to end; the last Conn to end stops them and closes the
-// client. A queue bound to a PUB/SUB fanout exchange that has consumers
+// (claim refresh and visibility restore), one health-check goroutine and
+// one goroutine per Conn that waits for it to end; the last Conn to end
+// stops them and closes the client. A queue bound to a PUB/SUB fanout exchange that has consumers
 // has one receiving goroutine and one Redis connection, stopped with its
 // last consumer. Each consumer has the pump goroutine package virtual starts; a
 // waiting consumer holds one pooled Redis connection, blocked for at most
