@@ -61,3 +61,10 @@ func recoverChannel(ctx context.Context, ch transports.Channel, requeue bool) er
 	}
 	return r.Recover(ctx, requeue)
 }
+
+// isInline reports whether conn may call ch's Publish, Ack and Nack on
+// the caller's goroutine (see [transports.Inline]).
+func isInline(ch transports.Channel) bool {
+	i, ok := ch.(transports.Inline)
+	return ok && i.Inline()
+}

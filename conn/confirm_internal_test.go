@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -20,7 +21,10 @@ type silentChannel struct {
 	confirms           chan transports.Confirmation
 	done               chan struct{}
 	once               sync.Once
+	inline             bool
 }
+
+func (s *silentChannel) Inline() bool { return s.inline }
 
 func (s *silentChannel) Publish(context.Context, transports.Publishing) (uint64, error) {
 	s.mu.Lock()
@@ -45,12 +49,18 @@ func (s *silentChannel) die() {
 // Publishes waiting for confirmations when the channel dies resolve as
 // ErrConfirmLost (never as nacked), and free their window slots; a
 // confirmation delivered before the death still counts.
+// Both when the actor calls the driver and when publishers do (Inline).
 func TestConfirmLost(t *testing.T) {
+	t.Run("actor", func(t *testing.T) { testConfirmLost(t, false) })
+	t.Run("inline", func(t *testing.T) { testConfirmLost(t, true) })
+}
+
+func testConfirmLost(t *testing.T, inline bool) {
 	ctx := t.Context()
 	c := &Connection{cfg: settings{Config: Config{Logger: slog.New(slog.DiscardHandler)}}, window: make(chan struct{}, 4)}
-	fake := &silentChannel{confirms: make(chan transports.Confirmation, 4), done: make(chan struct{})}
-	ch := &channel{act: actor.New(8), ch: fake, conn: c, log: c.cfg.Logger, confirms: fake.confirms,
-		confirming: true, window: c.window, pending: map[uint64]chan error{}}
+	fake := &silentChannel{confirms: make(chan transports.Confirmation, 4), done: make(chan struct{}), inline: inline}
+	ch := &channel{act: actor.New(8), ch: fake, conn: c, log: c.cfg.Logger, confirms: fake.confirms, inline: isInline(fake),
+		lock: make(chan struct{}, 1), confirming: true, window: c.window, pending: map[uint64]chan error{}}
 	ch.act.Start(ctx, ch.run)
 	defer ch.stop()
 
@@ -59,7 +69,10 @@ func TestConfirmLost(t *testing.T) {
 		go func() { errs <- ch.publish(ctx, transports.Publishing{}) }()
 	}
 	for n := 0; n < 3; { // all three published and waiting
-		_ = ch.act.Do(ctx, func() { n = len(ch.pending) })
+		ch.pmu.Lock()
+		n = len(ch.pending)
+		ch.pmu.Unlock()
+		runtime.Gosched()
 	}
 	fake.confirms <- transports.Confirmation{Seq: 2, Ack: true}
 	fake.die()

@@ -47,7 +47,9 @@
 //
 // # Goroutines and channels
 //
-// Each broker channel is driven by an actor goroutine of its own. The
+// Each broker channel is driven by an actor goroutine of its own (on
+// transports whose Publish, Ack and Nack never wait on the network, memory
+// and AMQP, those three run on the calling goroutine, one at a time). The
 // connection keeps a bounded pool of channels, opened lazily and shared by
 // every caller: Config.PublishChannels channels for publishing (in
 // confirm mode; one by default), taken in turns, one for declarations and
@@ -71,9 +73,9 @@
 // and publishes with Kombu's properties: delivery mode (default
 // persistent) and priority (default 0) are always set. With confirms on
 // (the default where the transport supports them) Publish returns once
-// the broker confirmed; concurrent publishers share the channel actor,
-// which keeps up to Config.ConfirmWindow publishes in flight and hands
-// each confirmation back to its caller. The outcomes are distinct:
+// the broker confirmed; concurrent publishers share a channel, whose actor
+// keeps up to Config.ConfirmWindow publishes in flight and hands each
+// confirmation back to its caller. The outcomes are distinct:
 // [ErrNacked], [ErrReturned] (a [*ReturnedError]; needs [WithMandatory]
 // and confirms), [ErrConfirmLost] (the connection or channel died first;
 // with [WithRetry] the message is published again after reconnecting,

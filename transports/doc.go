@@ -28,7 +28,8 @@
 //     concurrent use.
 //   - A [Conn] is safe for concurrent use.
 //   - A [Channel] is driven by one goroutine at a time: conn never calls two
-//     Channel methods concurrently on the same Channel. The exceptions are
+//     Channel methods concurrently on the same Channel (it holds a lock
+//     per Channel; successive calls may come from different goroutines). The exceptions are
 //     Done and Err, which any goroutine may call at any time, and the Go
 //     channels a Channel hands out (deliveries, confirmations, returns),
 //     which any goroutine may receive from.
@@ -69,7 +70,8 @@
 //
 // Beyond the core interfaces a driver may implement [Confirmer] (publisher
 // confirms), [Returner] (returned mandatory messages), [BlockNotifier]
-// (connection.blocked), [ExchangeBinder] (exchange-to-exchange bindings) and
-// [Recoverer] (basic.recover). conn discovers them by type assertion, in one
+// (connection.blocked), [ExchangeBinder] (exchange-to-exchange bindings),
+// [Recoverer] (basic.recover) and [Inline] (Publish, Ack and Nack return
+// promptly, so conn calls them without a goroutine hop). conn discovers them by type assertion, in one
 // place, and falls back to a documented behaviour when they are missing.
 package transports

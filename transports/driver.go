@@ -84,10 +84,11 @@ type Conn interface {
 // Channel is a lightweight session inside a [Conn]: it declares topology,
 // publishes, consumes and settles deliveries.
 //
-// Concurrency: a Channel is driven by one goroutine at a time. conn's
-// channel actor is the only caller of every method except Done and Err,
-// which any goroutine may call, and the Go channels a Channel returns,
-// which any goroutine may receive from.
+// Concurrency: a Channel is driven by one goroutine at a time: conn calls
+// its methods one after another, under a lock, from its channel actor
+// (or, for the [Inline] methods, from the caller's goroutine), except Done
+// and Err, which any goroutine may call, and the Go channels a Channel
+// returns, which any goroutine may receive from.
 //
 // Broker errors: a method that fails with a channel-level [*Error] (codes
 // 311 to 406) closes the Channel, as AMQP does, so that behaviour is the same

@@ -69,8 +69,29 @@ func (b *Broker) Connect(ctx context.Context, opts transports.ConnectOptions) (t
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return memConn{c}, nil
 }
+
+// memConn is a connection of the virtual broker whose channels are
+// [transports.Inline]: the in-process store answers Publish, Ack and Nack
+// without I/O, and their only wait (while the Broker is blocked) ends with
+// their ctx.
+type memConn struct{ *virtual.Conn }
+
+// Channel implements [transports.Conn].
+func (c memConn) Channel(ctx context.Context) (transports.Channel, error) {
+	ch, err := c.Conn.Channel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return memChannel{ch.(*virtual.Channel)}, nil
+}
+
+// memChannel is a virtual channel that says it is Inline.
+type memChannel struct{ *virtual.Channel }
+
+// Inline implements [transports.Inline].
+func (memChannel) Inline() bool { return true }
 
 // Close shuts the Broker down: every connection dies (Err wraps
 // [transports.ErrConnLost]), every message is dropped and later connects
