@@ -262,6 +262,11 @@ func (c *conn) Close(ctx context.Context) error {
 	c.channels = nil
 	c.mu.Unlock()
 
+	// Publishes and settles still queued for the channels' workers go out
+	// before connection.close.
+	for _, ch := range chans {
+		ch.flush(ctx)
+	}
 	var err error
 	closed := make(chan struct{})
 	go func() {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -56,6 +57,7 @@ func (s *subscription) relay(in <-chan amqp091.Delivery) {
 				s.end(s.reason())
 				return
 			}
+			s.ch.acks.add(d.DeliveryTag)
 			select {
 			case s.out <- toDelivery(&d, s.queue):
 			case <-ch.quit:
@@ -117,6 +119,13 @@ func (ch *channel) Consume(ctx context.Context, args transports.ConsumeArgs) (tr
 	if tag == "" {
 		tag = fmt.Sprintf("%s%d", tagPrefix, consumerSeq.Add(1))
 	}
+	if ch.consumed || args.NoAck {
+		// Before basic.consume: from now on deliveries of several
+		// consumers interleave, and acks cannot be merged safely.
+		ch.acks.disable()
+	} else {
+		ch.acks.enable()
+	}
 	var in <-chan amqp091.Delivery
 	err = ch.do(ctx, "consume", func() (err error) {
 		in, err = ch.ach.Consume(args.Queue, tag, args.NoAck, args.Exclusive, false, false, cargs)
@@ -125,6 +134,7 @@ func (ch *channel) Consume(ctx context.Context, args transports.ConsumeArgs) (tr
 	if err != nil {
 		return nil, err
 	}
+	ch.consumed = true
 	s := &subscription{ch: ch, tag: tag, queue: args.Queue, out: make(chan transports.Delivery)}
 	if !ch.c.goroutine() {
 		// Conn.Close has begun: it ends the consumer with the connection.
@@ -155,6 +165,7 @@ func (ch *channel) Cancel(ctx context.Context, consumerTag string) error {
 // Get fetches one message with basic.get. MessageCount is the number of
 // messages left in the queue.
 func (ch *channel) Get(ctx context.Context, queue string, noAck bool) (transports.Delivery, bool, error) {
+	ch.acks.disable()
 	var d amqp091.Delivery
 	var ok bool
 	err := ch.do(ctx, "get", func() (err error) {
@@ -167,40 +178,149 @@ func (ch *channel) Get(ctx context.Context, queue string, noAck bool) (transport
 	return toDelivery(&d, queue), true, nil
 }
 
-// Ack sends basic.ack. An unknown tag closes the channel asynchronously
-// with 406 PRECONDITION_FAILED.
+// Ack queues basic.ack for the channel's worker and returns without
+// waiting for the write (it waits only while the worker's queue is full,
+// bounded by ctx). An unknown tag closes the channel asynchronously with
+// 406 PRECONDITION_FAILED, and a write that fails kills the channel.
 func (ch *channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
 	return ch.settle(ctx, "ack", settleArgs{tag: tag, multiple: multiple, ack: true})
 }
 
-// Nack sends basic.nack with multiple, basic.reject without.
+// Nack queues basic.nack with multiple, basic.reject without, as Ack does.
 func (ch *channel) Nack(ctx context.Context, tag uint64, multiple, requeue bool) error {
 	return ch.settle(ctx, "nack", settleArgs{tag: tag, multiple: multiple, requeue: requeue})
 }
 
-// settleArgs are the arguments of settleJob.
+// settleArgs are the arguments of a queued settle.
 type settleArgs struct {
 	tag                    uint64
 	ack, multiple, requeue bool
 }
 
 func (ch *channel) settle(ctx context.Context, what string, a settleArgs) error {
-	if err := ch.Err(); err != nil { // see pubArgs
+	if err := ch.Err(); err != nil {
 		return fmt.Errorf("amqp: %s: %w", what, err)
 	}
-	ch.ackArgs = a
-	return ch.do(ctx, what, ch.settleFn)
+	return ch.enqueue(ctx, what, job{st: a})
 }
 
-func (ch *channel) settleJob() error {
-	a := ch.ackArgs
-	switch {
-	case a.ack:
-		return ch.ach.Ack(a.tag, a.multiple)
-	case a.multiple:
-		return ch.ach.Nack(a.tag, true, a.requeue)
+// settleBatch sends the settles the worker took in one turn, in order,
+// except that the acks the tracker merges go first, as one basic.ack with
+// multiple. It returns the first error.
+func (ch *channel) settleBatch(batch []settleArgs) error {
+	upTo := ch.acks.merge(batch)
+	var first error
+	keep := func(err error) {
+		if first == nil {
+			first = err
+		}
 	}
-	return ch.ach.Reject(a.tag, a.requeue)
+	if upTo > 0 {
+		keep(ch.ach.Ack(upTo, true))
+	}
+	for _, a := range batch {
+		switch {
+		case a.ack && !a.multiple && a.tag <= upTo:
+			// merged
+		case a.ack:
+			keep(ch.ach.Ack(a.tag, a.multiple))
+		case a.multiple:
+			keep(ch.ach.Nack(a.tag, true, a.requeue))
+		default:
+			keep(ch.ach.Reject(a.tag, a.requeue))
+		}
+	}
+	return first
+}
+
+// ackTracker knows the unsettled delivery tags of a channel while that is
+// exact: while the channel has had a single consumer, not no-ack, and no
+// basic.get or basic.recover. Then deliveries reach the relay in tag
+// order, so when the user acks a tag every smaller one still unsettled has
+// been recorded. That lets the worker send a burst of acks as one
+// basic.ack with multiple, which acks every unsettled delivery up to its
+// tag: it merges the acks of the burst that are, in order, the channel's
+// oldest unsettled tags. Once exactness is lost the tracker is off for
+// good and every settle goes out alone.
+type ackTracker struct {
+	mu      sync.Mutex
+	on      bool
+	off     bool     // disabled for good
+	tags    []uint64 // unsettled, ascending
+	buf     []uint64 // the array tags starts over in when empty
+	scratch []uint64
+}
+
+// enable starts tracking, unless it was disabled. Called before the first
+// basic.consume.
+func (t *ackTracker) enable() {
+	t.mu.Lock()
+	t.on = !t.off
+	t.mu.Unlock()
+}
+
+// disable stops tracking for good. Called before any call that would make
+// it inexact.
+func (t *ackTracker) disable() {
+	t.mu.Lock()
+	t.on, t.off, t.tags, t.buf = false, true, nil, nil
+	t.mu.Unlock()
+}
+
+// add records a delivery handed on by the relay.
+func (t *ackTracker) add(tag uint64) {
+	t.mu.Lock()
+	if t.on {
+		if len(t.tags) == 0 {
+			t.tags = t.buf[:0]
+		}
+		t.tags = append(t.tags, tag)
+		if cap(t.tags) > cap(t.buf) {
+			t.buf = t.tags[:0]
+		}
+	}
+	t.mu.Unlock()
+}
+
+// merge forgets the tags batch settles and returns the tag up to which the
+// batch's single acks can go out as one multiple ack (they are then the
+// oldest unsettled tags, at least two of them), or 0.
+func (t *ackTracker) merge(batch []settleArgs) uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.on {
+		return 0
+	}
+	s := t.scratch[:0]
+	for _, a := range batch {
+		if a.ack && !a.multiple {
+			s = append(s, a.tag)
+		}
+	}
+	slices.Sort(s)
+	t.scratch = s
+	n := 0
+	for n < len(s) && n < len(t.tags) && t.tags[n] == s[n] {
+		n++
+	}
+	var upTo uint64
+	if n >= 2 {
+		upTo = s[n-1]
+		t.tags = t.tags[n:]
+	}
+	for _, a := range batch {
+		switch {
+		case a.ack && !a.multiple && a.tag <= upTo:
+		case a.multiple:
+			i, _ := slices.BinarySearch(t.tags, a.tag+1)
+			t.tags = t.tags[i:]
+		default:
+			if i, ok := slices.BinarySearch(t.tags, a.tag); ok {
+				t.tags = slices.Delete(t.tags, i, i+1)
+			}
+		}
+	}
+	return upTo
 }
 
 // Qos sends basic.qos. RabbitMQ applies a non-global limit to each consumer
@@ -222,5 +342,6 @@ func (ch *channel) Recover(ctx context.Context, requeue bool) error {
 	if !requeue {
 		return fmt.Errorf("amqp: recover without requeue: %w (RabbitMQ implements only requeue true)", transports.ErrUnsupported)
 	}
+	ch.acks.disable() // redelivered messages get new tags
 	return ch.do(ctx, "recover", func() error { return ch.ach.Recover(true) })
 }

@@ -26,14 +26,23 @@
 // # Concurrency and goroutines
 //
 // A Conn is safe for concurrent use; a Channel is driven by one goroutine at
-// a time, as the SPI says. Every method that talks to the broker is bounded
-// by its ctx even though amqp091-go's calls take none: the call runs on a
-// worker goroutine of the Channel and the method returns when ctx ends. The
-// call may still reach the broker, so the Channel is then closed (its Err and
-// the method's error wrap ctx's error and [transports.ErrChannelClosed]) and
-// the amqp091 channel is closed in the background. A ctx that can never end
-// (context.Background) runs the call on the caller's goroutine. Connect and
-// Conn.Close cut their handshakes short by closing the socket.
+// a time, as the SPI says. Every amqp091 call that writes to the broker runs
+// on a worker goroutine of the Channel, in the order of the method calls.
+// Publish, Ack and Nack queue their frame and return without waiting for
+// the write (they wait only while the queue of 128 calls is full, bounded
+// by ctx): publisher confirms report the outcome of a publish, and a write
+// that fails kills the Channel, so a confirmed publish is then resolved as
+// lost. The worker takes every settle queued behind the one in hand and
+// sends those that are the channel's oldest unsettled deliveries as one
+// basic.ack with multiple (only while the channel has had a single
+// consumer, so that the driver knows every unsettled tag; a lone ack goes
+// out at once). Conn.Close and Channel.Close send what is queued first.
+// The other methods wait for their call, bounded by their ctx even though
+// amqp091-go's calls take none: when ctx ends first, the call may still
+// reach the broker, so the Channel is then closed (its Err and the method's
+// error wrap ctx's error and [transports.ErrChannelClosed]) and the amqp091
+// channel is closed in the background. Connect and Conn.Close cut their
+// handshakes short by closing the socket.
 //
 // amqp091-go delivers notifications (close, confirms, returns, consumer
 // cancellations, connection.blocked) by sending on Go channels from its

@@ -3,16 +3,21 @@ package amqp
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
 	"github.com/kelpmq/kelp/transports"
 )
 
-// Publish sends p with basic.publish. In confirm mode it returns the
-// publish's sequence number. A mandatory publish in confirm mode is
-// remembered until its confirmation, to match a return to it (see the
-// package documentation).
+// Publish queues p for the channel's worker, which sends it with
+// basic.publish in call order, and returns without waiting for the write:
+// in confirm mode the confirmation reports the outcome, and a write that
+// fails kills the channel (so conn resolves the publish as lost). It waits
+// only while the worker's queue is full, bounded by ctx. In confirm mode it
+// returns the publish's sequence number. A mandatory publish in confirm
+// mode is remembered until its confirmation, to match a return to it (see
+// the package documentation).
 //
 // A missing exchange closes the channel asynchronously (the 404 shows in
 // Err); a header value with no AMQP type fails with [ErrInvalidArgument]
@@ -21,6 +26,9 @@ func (ch *channel) Publish(ctx context.Context, p transports.Publishing) (uint64
 	msg, err := toPublishing(p.Message)
 	if err != nil {
 		return 0, err
+	}
+	if err := ch.Err(); err != nil {
+		return 0, fmt.Errorf("amqp: publish: %w", err)
 	}
 	var seq uint64
 	if ch.confirming {
@@ -33,12 +41,9 @@ func (ch *channel) Publish(ctx context.Context, p transports.Publishing) (uint64
 			ch.pmu.Unlock()
 		}
 	}
-	if err := ch.Err(); err != nil { // see pubArgs
-		return 0, fmt.Errorf("amqp: publish: %w", err)
-	}
-	ch.pubArgs = publishArgs{exchange: p.Exchange, key: p.RoutingKey, mandatory: p.Mandatory, msg: msg}
-	err = ch.do(ctx, "publish", ch.publishFn)
-	if err != nil {
+	a := pubArgsPool.Get().(*publishArgs)
+	*a = publishArgs{exchange: p.Exchange, key: p.RoutingKey, mandatory: p.Mandatory, msg: msg}
+	if err := ch.enqueue(ctx, "publish", job{pub: a}); err != nil {
 		if seq != 0 && p.Mandatory {
 			ch.pmu.Lock()
 			delete(ch.pending, seq)
@@ -46,22 +51,20 @@ func (ch *channel) Publish(ctx context.Context, p transports.Publishing) (uint64
 		}
 		return 0, err
 	}
-	ch.pubArgs.msg = amqp091.Publishing{} // the worker is done with it: do not keep the body alive
 	ch.seq = seq
 	return seq, nil
 }
 
-// publishArgs are the arguments of publishJob.
+// publishArgs are the arguments of a queued publish.
 type publishArgs struct {
 	exchange, key string
 	mandatory     bool
 	msg           amqp091.Publishing
 }
 
-func (ch *channel) publishJob() error {
-	a := &ch.pubArgs
-	return ch.ach.Publish(a.exchange, a.key, a.mandatory, false, a.msg)
-}
+// pubArgsPool recycles queued publishes: the worker returns each one,
+// cleared, once it is sent.
+var pubArgsPool = sync.Pool{New: func() any { return new(publishArgs) }}
 
 // Confirm puts the channel in confirm mode (confirm.select) and returns the
 // Go channel of its confirmations, in sequence order, one per publish. It is
