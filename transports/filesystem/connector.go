@@ -117,6 +117,7 @@ func (c *Connector) acquire() error {
 		return fmt.Errorf("filesystem: connect: %w: %w", transports.ErrConnLost, err)
 	}
 	c.maint = startMaintainer(c.st)
+	c.st.watcher.Store(startWatcher(c.st))
 	c.live = 1
 	return nil
 }
@@ -132,6 +133,9 @@ func (c *Connector) release() {
 	}
 	c.maint.stop()
 	c.maint = nil
+	if w := c.st.watcher.Swap(nil); w != nil {
+		w.stop()
+	}
 	c.st.dropLease()
 }
 

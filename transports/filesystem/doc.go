@@ -73,10 +73,17 @@
 // delivered again elsewhere (at-least-once).
 //
 // Waiting: a consumer of an empty queue wakes at once for messages put by
-// its own process, and polls for other processes' messages, 1 ms doubling
-// up to Config.PollInterval. A process caches a queue's listing for up to
-// PollInterval, so a higher-priority message put by another process may
-// wait that long behind the listed ones.
+// its own process. On Linux, a Connector also watches, with one inotify
+// instance (golang.org/x/sys/unix), the directories of the queues its
+// consumers wait on: a message file renamed into one (another process's
+// Put, Requeue or restore) wakes them at once and makes the next claim
+// list the queue again, so they need no busy polling; a safety poll every
+// Config.PollInterval remains. Where inotify is missing (other systems, a
+// file system that does not report, no instances left) consumers poll,
+// 1 ms doubling up to Config.PollInterval. A process caches a queue's
+// listing for up to PollInterval; without inotify a higher-priority
+// message put by another process may wait that long behind the listed
+// ones.
 //
 // # Topology across processes
 //
@@ -94,7 +101,8 @@
 //
 // A Connector and the Conns and Channels it opens are safe for concurrent
 // use. The Connector starts one goroutine while it has a live Conn (lease
-// renewal and restores), stopped when the last Conn dies; the virtual
+// renewal and restores), and on Linux one that reads inotify events, both
+// stopped when the last Conn dies; the virtual
 // Broker starts its own (one per consumer); every one ends when its Conn
 // or Channel is closed. I/O failures of the store are reported as
 // [github.com/kelpmq/kelp/transports.ErrConnLost], as for any virtual

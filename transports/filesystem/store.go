@@ -31,6 +31,9 @@ type store struct {
 	mu     sync.Mutex
 	queues map[string]*qstate
 	bind   sync.Map // exchange -> *bindCache
+
+	watcher  atomic.Pointer[watcher] // set while the Connector is live and inotify works
+	listings atomic.Int64            // queue listings by claims, for the tests of waiting
 }
 
 var (
@@ -44,7 +47,8 @@ type qstate struct {
 	mu       sync.Mutex // serialises this process's claims on the queue
 	names    []string   // ready names listed and not yet tried, in order
 	listedAt time.Time
-	stale    atomic.Bool // set by a local Put or Requeue: list again
+	stale    atomic.Bool // set by a local Put or Requeue, or a watch event: list again
+	watched  atomic.Bool // the watcher wakes this queue's waiters
 
 	wmu  sync.Mutex
 	wake chan struct{} // closed (and replaced) by a local Put or Requeue
@@ -263,8 +267,10 @@ func listReady(dir string) ([]string, error) {
 }
 
 // Fetch implements [virtual.Backend]. A waiting Fetch claims, and when the
-// queue is empty sleeps until a local Put or Requeue or a poll interval
-// (1 ms doubling up to Config.PollInterval) passes.
+// queue is empty sleeps until a local Put or Requeue, a message file
+// arriving from another process (seen by the inotify watcher, on Linux),
+// or a poll interval passes: Config.PollInterval, as a safety net, while
+// the queue is watched; else 1 ms doubling up to Config.PollInterval.
 func (s *store) Fetch(ctx context.Context, name string, wait bool) (virtual.Claim, error) {
 	q := s.q(name)
 	pause := time.Millisecond
@@ -276,14 +282,21 @@ func (s *store) Fetch(ctx context.Context, name string, wait bool) (virtual.Clai
 	}()
 	for {
 		wake := q.waitChan()
+		// Watched before the claim lists the queue, so that a file
+		// arriving after the listing is an event.
+		watched := wait && s.watch(q, name)
 		c, err := s.claim(q, name)
 		if !errors.Is(err, virtual.ErrEmpty) || !wait {
 			return c, err
 		}
+		d := pause
+		if watched {
+			d = s.cfg.PollInterval
+		}
 		if timer == nil {
-			timer = time.NewTimer(pause)
+			timer = time.NewTimer(d)
 		} else {
-			timer.Reset(pause)
+			timer.Reset(d)
 		}
 		select {
 		case <-ctx.Done():
@@ -294,6 +307,21 @@ func (s *store) Fetch(ctx context.Context, name string, wait bool) (virtual.Clai
 			pause = min(2*pause, s.cfg.PollInterval)
 		}
 	}
+}
+
+// watch makes sure the watcher, if any, watches queue q (name), and
+// reports whether it does. A queue watched anew is listed again: files
+// may have arrived since the cached listing.
+func (s *store) watch(q *qstate, name string) bool {
+	if q.watched.Load() {
+		return true
+	}
+	w := s.watcher.Load()
+	if w == nil || !w.add(name, q) {
+		return false
+	}
+	q.stale.Store(true)
+	return true
 }
 
 // claim takes the first ready message of a queue by renaming it into the
@@ -309,6 +337,7 @@ func (s *store) claim(q *qstate, name string) (virtual.Claim, error) {
 				return virtual.Claim{}, virtual.ErrEmpty
 			}
 			q.stale.Store(false)
+			s.listings.Add(1)
 			names, err := listReady(dir)
 			if err != nil {
 				if notExist(err) {
