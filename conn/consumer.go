@@ -39,6 +39,7 @@ type Consumer struct {
 
 	drainOnce sync.Once
 	drainCh   chan struct{} // closed by Drain: cancel, deliver what is buffered
+	cancelled cancelSignal  // fired when the broker accepted the cancels (Cancel)
 	subsEnded chan struct{} // closed by run when draining subscriptions ended
 
 	readyOnce sync.Once
@@ -180,7 +181,11 @@ func (cons *Consumer) All(ctx context.Context) iter.Seq2[Delivery, error] {
 
 // endErr is Next's error once C is closed.
 func (cons *Consumer) endErr() error {
-	<-cons.act.Done()
+	select {
+	case <-cons.act.Done():
+	case <-cons.subsEnded: // cancelled or draining: C is closed, the consumer lives on
+		return ErrClosed
+	}
 	if err := cons.Err(); err != nil {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
@@ -441,6 +446,7 @@ func (cons *Consumer) runSession(ctx context.Context, sess *session) (err error)
 					return err
 				}
 			}
+			cons.cancelled.fire()
 		case err := <-ended:
 			live--
 			if drain == nil {

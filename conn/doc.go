@@ -90,6 +90,12 @@
 //
 //   - [Consumer.Stop] ends it now: broker channels are closed, so every
 //     unsettled delivery goes back to its queue; C closes.
+//   - [Consumer.Cancel] stops the broker sending (basic.cancel) and
+//     returns once the broker confirmed it, without waiting for the user:
+//     what the broker had already sent is still handed out on C, which
+//     then closes; those deliveries are settled as usual (or requeued by
+//     Stop). With prefetch 1, cancelling while holding a delivery takes
+//     nothing more from the queue.
 //   - [Consumer.Drain] ends it gracefully: the broker stops sending, the
 //     deliveries already sent are still handed out on C (read C until it
 //     closes), and Drain waits until the user settled every delivery

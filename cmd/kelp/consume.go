@@ -42,11 +42,12 @@ declares the exchange with that type, otherwise it must exist.
 could not be decoded), headers, properties and delivery_info. --format body
 prints the body as it is.
 
-It exits 0 once --count messages arrived (with --count the consumer holds
-one message at a time, so at most one more may have been sent to it: that
-one goes back to the queue, marked redelivered) (without --count it runs until
+It exits 0 once --count messages arrived (without --count it runs until
 interrupted or until --timeout), and 1 when --timeout passes before
---count messages arrived. Messages whose content type is outside --accept
+--count messages arrived. With --count it takes exactly that many: the
+consumer holds one message at a time and cancels its subscription before
+acknowledging the last one, so no further message is sent to it and the
+rest of the queue is left untouched (none marked redelivered). Messages whose content type is outside --accept
 are rejected by the consumer and logged on stderr, never printed.`
 
 // runConsume implements "kelp consume".
@@ -98,9 +99,8 @@ func (cf *consumeFlags) check(e *env) (route.Queue, []conn.ConsumeOption, error)
 		return route.Queue{}, nil, usageErrorf("--count and --timeout must not be negative")
 	}
 	if cf.count > 0 {
-		// Hold one message at a time, so that at most one more than
-		// --count can be on its way when the command stops (it goes back
-		// to its queue, marked redelivered).
+		// Hold one message at a time: cancelling while the last one is
+		// unacknowledged then leaves nothing more on its way (see consume).
 		opts = append(opts, conn.WithPrefetch(1))
 	}
 	if cf.accept != "" {
@@ -171,6 +171,14 @@ func (cf *consumeFlags) consume(ctx context.Context, e *env, c *conn.Connection,
 		default:
 			return fmt.Errorf("consumer ended after %d %s: %w", n, plural(n, "message"), err)
 		}
+		if n+1 == cf.count {
+			// The last one: stop the broker sending before acknowledging
+			// it, so that prefetch 1 lets no further message out.
+			if err := cons.Cancel(wctx); err != nil {
+				_ = d.Requeue(context.WithoutCancel(ctx))
+				return fmt.Errorf("cancelling the subscription: %w", err)
+			}
+		}
 		if err := cf.print(e.stdout, &d); err != nil {
 			_ = d.Requeue(context.WithoutCancel(ctx))
 			return fmt.Errorf("writing the message: %w", err)
@@ -182,7 +190,21 @@ func (cf *consumeFlags) consume(ctx context.Context, e *env, c *conn.Connection,
 			return fmt.Errorf("acknowledging message %d: %w", n+1, err)
 		}
 	}
-	return nil
+	return cf.giveBack(ctx, cons)
+}
+
+// giveBack requeues whatever the broker sent before the cancellation took
+// effect (nothing, with prefetch 1) and waits, bounded, until C closes.
+func (cf *consumeFlags) giveBack(ctx context.Context, cons *conn.Consumer) error {
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	for {
+		d, err := cons.Next(gctx)
+		if err != nil {
+			return nil // C closed, or it took too long: Stop requeues the rest
+		}
+		_ = d.Requeue(gctx)
+	}
 }
 
 // print writes one line for d in the chosen format.
