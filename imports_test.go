@@ -21,6 +21,7 @@ var allowedImports = []struct {
 	{pkg: "codec"},
 	{pkg: "mux"},
 	{pkg: "internal/actor"},
+	{pkg: "internal/benchcmp"},
 	{pkg: "transports", mayUse: []string{"route"}},
 	{pkg: "transports/transporttest", mayUse: []string{"transports", "route"}},
 	{pkg: "transports/virtual", mayUse: []string{"transports", "route", "internal/actor"}},

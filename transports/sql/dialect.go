@@ -21,7 +21,8 @@ type queries struct {
 	// SQLite, whose single writer does it).
 	lock, unlock string
 
-	put     string // queue, prank, expires, meta, body [, channel, queue]
+	put     string // queue, prank, expires, meta, body
+	notify  string // PostgreSQL only: channel, payloads (text[])
 	claim   string // see claimRow
 	lockRow string // MySQL only: select the next row FOR UPDATE SKIP LOCKED
 	lease   string // MySQL only: set the lease of a selected row
@@ -104,9 +105,12 @@ func newQueries(d Dialect, p string) *queries {
 	case Postgres:
 		// SKIP LOCKED: concurrent claimers pass over each other's rows
 		// instead of queueing behind them. NOTIFY wakes waiting consumers
-		// of every process, in the publish's own statement.
+		// of every process; it is sent apart from the INSERT (see
+		// notifyLoop), because a transaction that notifies holds a
+		// database-wide lock until its commit is flushed, which would
+		// serialize concurrent publishers.
 		q.claim = `UPDATE ` + m + ` SET ` + setLease + ` WHERE id = (` + next + ` FOR UPDATE SKIP LOCKED) RETURNING id, redelivered, expires, meta, body`
-		q.put = `WITH ins AS (` + q.put + ` RETURNING 1) SELECT pg_notify(?, ?) FROM ins`
+		q.notify = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
 		q.lock, q.unlock = `SELECT pg_advisory_lock(hashtext(?))`, `SELECT pg_advisory_unlock(hashtext(?))`
 	case MySQL:
 		// MySQL has no UPDATE ... RETURNING and no subquery on the updated

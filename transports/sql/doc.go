@@ -62,11 +62,17 @@
 // # Waiting
 //
 // A waiting consumer is woken by Puts and requeues of its own process at
-// once. On PostgreSQL every Put NOTIFYs (in the same statement) the
-// channel <prefix>wake with the queue name, and a dedicated LISTEN
-// connection per Connector wakes the waiters of that queue, so consumers
-// in other processes wake without polling; a safety poll every
-// [Config.PollInterval] catches expired leases. MariaDB/MySQL and SQLite
+// once. On PostgreSQL, after each Put or requeue has committed, the
+// Connector NOTIFYs the channel <prefix>wake with its owner id and the
+// queue name, and a dedicated LISTEN connection per Connector wakes the
+// waiters of that queue (skipping its own notifications), so consumers in
+// other processes wake without polling; a safety poll every
+// [Config.PollInterval] catches expired leases. The NOTIFYs are sent by
+// one goroutine on a connection of their own, with synchronous_commit
+// off, those asked for while one is in flight coalesced into the next:
+// a transaction that notifies holds a database-wide lock until its commit
+// is flushed, so notifying inside each INSERT made concurrent publishers
+// wait for each other's disk flushes. MariaDB/MySQL and SQLite
 // have no such signal between processes: waiters poll with a backoff from
 // 5 ms to PollInterval.
 //
@@ -79,10 +85,11 @@
 // # Goroutines, ownership, errors
 //
 // While a Connector has a live Conn it holds a database/sql pool of
-// [Config.MaxConnections] (one connection for SQLite), runs one goroutine
-// that extends leases and, on PostgreSQL, one that holds the LISTEN
-// connection, plus one goroutine per Conn that waits for it to end; the
-// last Conn to end stops them and closes the pool. Each consumer has the
+// [Config.MaxConnections] (one connection for SQLite), with the hot-path
+// statements prepared, runs one goroutine that extends leases and, on
+// PostgreSQL, one that holds the LISTEN connection and one that sends
+// NOTIFYs on its own connection, plus one goroutine per Conn that waits
+// for it to end; the last Conn to end stops them and closes the pool. Each consumer has the
 // pump goroutine package virtual starts; waiting holds no database
 // connection. Errors follow the SPI: a database failure kills the Conn
 // with an error wrapping transports.ErrConnLost (conn then reconnects and

@@ -11,7 +11,8 @@ import (
 // maintainer runs the Connector's background work while it has a live
 // Conn: it extends the leases of the process's live claims every third of
 // the visibility timeout and, on PostgreSQL, holds the LISTEN connection
-// that wakes waiting consumers.
+// that wakes waiting consumers and the connection that NOTIFYs the other
+// processes.
 type maintainer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -24,6 +25,7 @@ func startMaintainer(st *store) *maintainer {
 	m.wg.Go(func() { m.extendLoop(ctx, st) })
 	if st.cfg.Dialect == Postgres {
 		m.wg.Go(func() { m.listenLoop(ctx, st) })
+		m.wg.Go(func() { m.notifyLoop(ctx, st) })
 	}
 	return m
 }
@@ -93,6 +95,72 @@ func listenOnce(ctx context.Context, st *store) error {
 		if err != nil {
 			return err
 		}
-		st.notify(n.Payload)
+		if q, own := st.notifiedQueue(n.Payload); !own {
+			st.notify(q)
+		}
 	}
+}
+
+// notifyLoop sends the NOTIFYs that Puts and Requeues ask for, from a
+// connection of its own and apart from their transactions: a transaction
+// that notifies holds a database-wide lock until its commit is flushed,
+// so notifying in each publisher's INSERT serialized concurrent
+// publishers on their disk flushes. Requests that arrive while one NOTIFY
+// is in flight are sent together in the next, and the connection runs
+// with synchronous_commit off: a notification has nothing to make durable
+// (one lost in a crash is covered by the waiters' safety poll). A failed
+// connection is dialled again after PollInterval; what was asked meanwhile
+// is sent then.
+func (m *maintainer) notifyLoop(ctx context.Context, st *store) {
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	<-retry.C
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-st.kick:
+		case <-retry.C:
+		}
+		queues, payloads := st.takeRemote()
+		if len(payloads) == 0 {
+			continue
+		}
+		var err error
+		if conn == nil {
+			conn, err = notifyConn(ctx, st)
+		}
+		if err == nil {
+			_, err = conn.Exec(ctx, st.q.notify, st.ch, payloads)
+		}
+		if err != nil && ctx.Err() == nil {
+			st.log.Warn("sql: NOTIFY failed; other processes poll until it works again", "err", err)
+			if conn != nil {
+				_ = conn.Close(context.WithoutCancel(ctx))
+				conn = nil
+			}
+			st.notifyRemote(queues...) // again, after the pause
+			<-st.kick
+			retry.Reset(st.cfg.PollInterval)
+		}
+	}
+}
+
+// notifyConn dials the notifier's connection.
+func notifyConn(ctx context.Context, st *store) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, st.cfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return conn, nil
 }

@@ -44,6 +44,8 @@ type store struct {
 	// waiters need only the safety poll.
 	listening atomic.Bool
 
+	stmts stmtCache
+
 	mu     sync.Mutex
 	queues map[string]*qstate       // queues this process declared
 	claims map[int64]struct{}       // live claims of this process, by row id
@@ -51,6 +53,60 @@ type store struct {
 	// deleted holds the queues declared here and deleted since (until
 	// declared again): a requeue to them drops the message.
 	deleted map[string]struct{}
+	// remote holds the queues to NOTIFY other processes about (PostgreSQL):
+	// filled by Put and Requeue, emptied by the notifier, which kick wakes.
+	remote map[string]struct{}
+	kick   chan struct{}
+}
+
+// stmtCache holds the prepared hot-path statements of the current pool
+// (database/sql prepares each again on every pool connection as needed):
+// MySQL then runs a statement in one round trip instead of preparing,
+// executing and closing it each time, and SQLite parses it once.
+type stmtCache struct {
+	mu sync.Mutex
+	db *stdsql.DB
+	m  map[string]*stdsql.Stmt
+}
+
+// prep returns the prepared statement of query on db.
+func (s *store) prep(ctx context.Context, db *stdsql.DB, query string) (*stdsql.Stmt, error) {
+	c := &s.stmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.db != db {
+		for _, st := range c.m {
+			_ = st.Close()
+		}
+		c.db, c.m = db, make(map[string]*stdsql.Stmt)
+	}
+	if st := c.m[query]; st != nil {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+// exec runs a hot-path statement, prepared.
+func (s *store) exec(ctx context.Context, db *stdsql.DB, query string, args ...any) (stdsql.Result, error) {
+	st, err := s.prep(ctx, db, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// queryRow runs a hot-path query of one row, prepared, and scans it.
+func (s *store) queryRow(ctx context.Context, db *stdsql.DB, query string, args []any, dst ...any) error {
+	st, err := s.prep(ctx, db, query)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(ctx, args...).Scan(dst...)
 }
 
 // qstate is the local knowledge of a declared queue.
@@ -80,6 +136,8 @@ func newStore(cfg Config, log *slog.Logger) *store {
 		claims:  make(map[int64]struct{}),
 		wake:    make(map[string]chan struct{}),
 		deleted: make(map[string]struct{}),
+		remote:  make(map[string]struct{}),
+		kick:    make(chan struct{}, 1),
 	}
 }
 
@@ -132,7 +190,8 @@ func (s *store) DeleteQueue(ctx context.Context, queue string) (int, error) {
 	return s.Purge(ctx, queue)
 }
 
-// Put inserts a row (and, on PostgreSQL, notifies in the same statement).
+// Put inserts a row, wakes the waiters of this process and, on
+// PostgreSQL, has the notifier tell the other processes.
 func (s *store) Put(ctx context.Context, queue string, env *virtual.Envelope) error {
 	db, err := s.sqldb()
 	if err != nil {
@@ -150,14 +209,11 @@ func (s *store) Put(ctx context.Context, queue string, env *virtual.Envelope) er
 	if !env.Expires.IsZero() {
 		expires = env.Expires.UnixMilli()
 	}
-	args := []any{queue, s.rank(queue, env.Priority), expires, m, body}
-	if s.cfg.Dialect == Postgres {
-		args = append(args, s.ch, queue)
-	}
-	if _, err := db.ExecContext(ctx, s.q.put, args...); err != nil {
+	if _, err := s.exec(ctx, db, s.q.put, queue, s.rank(queue, env.Priority), expires, m, body); err != nil {
 		return fmt.Errorf("sql: put: %w", err)
 	}
 	s.notify(queue)
+	s.notifyRemote(queue)
 	return nil
 }
 
@@ -225,8 +281,8 @@ func (s *store) claim(ctx context.Context, queue string) (virtual.Claim, error) 
 		if s.cfg.Dialect == MySQL {
 			err = s.claimTx(ctx, db, queue, now, leaseUntil, token, &id, &redelivered, &expires, &metaText, &body)
 		} else {
-			err = db.QueryRowContext(ctx, s.q.claim, leaseUntil, token, s.owner, queue, now.UnixMilli()).
-				Scan(&id, &redelivered, &expires, &metaText, &body)
+			err = s.queryRow(ctx, db, s.q.claim, []any{leaseUntil, token, s.owner, queue, now.UnixMilli()},
+				&id, &redelivered, &expires, &metaText, &body)
 		}
 		if errors.Is(err, stdsql.ErrNoRows) {
 			return virtual.Claim{}, virtual.ErrEmpty
@@ -253,13 +309,21 @@ func (s *store) claim(ctx context.Context, queue string) (virtual.Claim, error) 
 // claimers hold, and an UPDATE of the lease, in one transaction.
 func (s *store) claimTx(ctx context.Context, db *stdsql.DB, queue string, now time.Time, leaseUntil, token int64,
 	id, redelivered, expires *int64, metaText *string, body *[]byte) error {
+	lockRow, err := s.prep(ctx, db, s.q.lockRow)
+	if err != nil {
+		return err
+	}
+	lease, err := s.prep(ctx, db, s.q.lease)
+	if err != nil {
+		return err
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
 	var prevLease int64
-	err = tx.QueryRowContext(ctx, s.q.lockRow, queue, now.UnixMilli()).
+	err = tx.StmtContext(ctx, lockRow).QueryRowContext(ctx, queue, now.UnixMilli()).
 		Scan(id, &prevLease, redelivered, expires, metaText, body)
 	if err != nil {
 		return err
@@ -267,7 +331,7 @@ func (s *store) claimTx(ctx context.Context, db *stdsql.DB, queue string, now ti
 	if prevLease > 0 {
 		*redelivered = 1
 	}
-	if _, err := tx.ExecContext(ctx, s.q.lease, leaseUntil, token, s.owner, *id); err != nil {
+	if _, err := tx.StmtContext(ctx, lease).ExecContext(ctx, leaseUntil, token, s.owner, *id); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -288,7 +352,7 @@ func (s *store) Ack(ctx context.Context, cl *virtual.Claim) error {
 	if err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, s.q.ack, r.id, r.token); err != nil {
+	if _, err := s.exec(ctx, db, s.q.ack, r.id, r.token); err != nil {
 		return fmt.Errorf("sql: ack: %w", err)
 	}
 	return nil
@@ -318,6 +382,7 @@ func (s *store) Requeue(ctx context.Context, cl *virtual.Claim) error {
 		return err
 	}
 	s.notify(cl.Queue)
+	s.notifyRemote(cl.Queue)
 	return nil
 }
 
@@ -347,7 +412,7 @@ func (s *store) unlease(ctx context.Context, db *stdsql.DB, cl *virtual.Claim, r
 	if cl.Envelope.Redelivered {
 		red = 1
 	}
-	if _, err := db.ExecContext(ctx, s.q.requeue, red, m, r.id, r.token); err != nil {
+	if _, err := s.exec(ctx, db, s.q.requeue, red, m, r.id, r.token); err != nil {
 		return fmt.Errorf("sql: requeue: %w", err)
 	}
 	return nil
@@ -382,7 +447,7 @@ func (s *store) Len(ctx context.Context, queue string) (virtual.QueueLen, error)
 		return virtual.QueueLen{}, err
 	}
 	var n, bytes int64
-	if err := db.QueryRowContext(ctx, s.q.length, queue, time.Now().UnixMilli()).Scan(&n, &bytes); err != nil {
+	if err := s.queryRow(ctx, db, s.q.length, []any{queue, time.Now().UnixMilli()}, &n, &bytes); err != nil {
 		return virtual.QueueLen{}, fmt.Errorf("sql: len: %w", err)
 	}
 	return virtual.QueueLen{Messages: int(n), Bytes: bytes}, nil
@@ -408,6 +473,47 @@ func (s *store) notify(queue string) {
 		close(c)
 		delete(s.wake, queue)
 	}
+}
+
+// notifyRemote has the notifier (PostgreSQL) tell other processes that
+// queue has a ready message.
+func (s *store) notifyRemote(queues ...string) {
+	if s.cfg.Dialect != Postgres {
+		return
+	}
+	s.mu.Lock()
+	for _, q := range queues {
+		s.remote[q] = struct{}{}
+	}
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// takeRemote returns the queues marked by notifyRemote since the last call
+// and their NOTIFY payloads: the owner id, ':', the queue name (so that
+// the listener can skip the process's own notifications, whose waiters
+// Put woke already).
+func (s *store) takeRemote() (queues, payloads []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for q := range s.remote {
+		queues = append(queues, q)
+		payloads = append(payloads, s.owner+":"+q)
+	}
+	clear(s.remote)
+	return queues, payloads
+}
+
+// notifiedQueue reads a NOTIFY payload: the queue, and whether this
+// Connector sent it. A payload without an owner id is a bare queue name.
+func (s *store) notifiedQueue(payload string) (queue string, own bool) {
+	if len(payload) > len(s.owner) && payload[len(s.owner)] == ':' {
+		return payload[len(s.owner)+1:], payload[:len(s.owner)] == s.owner
+	}
+	return payload, false
 }
 
 // notifyAll wakes every waiter (after the listener missed notifications).
