@@ -499,10 +499,7 @@ func (cons *Consumer) forward(sub transports.Subscription, ch *channel, out chan
 // content type outside the accept list, a body larger than
 // Config.MaxMessageSize, or one that cannot be decompressed. It reports whether it did.
 func (cons *Consumer) poison(d *Delivery) bool {
-	reason := d.st.decodeErr
-	if reason == nil && !cons.accept.Allows(d.ContentType) {
-		reason = &codec.DisallowedError{ContentType: d.ContentType, Reason: "untrusted"}
-	}
+	reason := refusal(d, cons.accept)
 	if reason == nil {
 		return false
 	}

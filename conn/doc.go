@@ -58,7 +58,7 @@
 // concurrent use, and the number of broker channels stays bounded
 // however many goroutines publish. Every goroutine kelp starts belongs to a
 // Connection or a Consumer and ends with it: [Connection.Close],
-// [Consumer.Stop], [Consumer.Drain].
+// [Consumer.Stop], [Consumer.Drain], [Pinned.Close].
 //
 // No kelp goroutine ever waits for the user to receive from a Go channel
 // in order to make progress: the only channel the user reads is
@@ -109,6 +109,17 @@
 // decompress) are rejected without requeue and
 // logged, never handed out: they go to the queue's dead-letter exchange if
 // it has one.
+//
+// # Pinned channels
+//
+// [Connection.Pin] reserves one broker channel for a single user, who
+// both consumes ([Pinned.Consume]) and publishes ([Pinned.Publish]) on it;
+// RabbitMQ's direct reply-to needs that, and package rpc uses it. A
+// [Pinned] does not heal: it belongs to the epoch it was opened in, and
+// when its channel or the connection is lost, [Pinned.Done] closes,
+// [Pinned.Err] says why ([ErrChannelClosed], and [ErrConnectionLost] for
+// a lost connection), its subscriptions' Go channels close and what was
+// in flight on it is lost; the user pins a new one and retries.
 //
 // # Settling
 //

@@ -15,31 +15,40 @@
 //
 // # Client
 //
-// A [Client] consumes (no-ack) a reply queue of its own: non-durable,
-// exclusive and auto-delete, named "kelp.rpc.reply.<uuid>" unless
-// [ClientConfig.ReplyQueue] says otherwise. One goroutine reads it and
-// hands each reply to the call waiting for its correlation id; replies
-// nobody waits for (a call that gave up, a stray) are dropped. Any number
-// of calls may be in flight at once. [Client.Close] fails the calls in
-// flight with [ErrClosed], stops the consumer and its goroutine, and
-// deletes the queue.
+// On RabbitMQ (a connection dialed with amqp:// or amqps://) a [Client]
+// uses direct reply-to: it consumes the pseudo-queue [DirectReplyTo]
+// (no-ack) on a channel of its own, pinned with [conn.Connection.Pin],
+// and publishes its requests on that same channel with reply-to
+// "amq.rabbitmq.reply-to", as RabbitMQ requires. No reply queue is
+// declared. Elsewhere, or with [ClientConfig.ReplyQueue] or
+// [ClientConfig.NoDirectReplyTo], it consumes (no-ack) a reply queue of
+// its own: non-durable, exclusive and auto-delete, named
+// "kelp.rpc.reply.<uuid>" unless ReplyQueue says otherwise.
+//
+// One goroutine reads the replies and hands each to the call waiting for
+// its correlation id; replies nobody waits for (a call that gave up, a
+// stray) are dropped. Any number of calls may be in flight at once.
+// [Client.Close] fails the calls in flight with [ErrClosed], stops the
+// subscription and its goroutine, and deletes the reply queue if there is
+// one.
 //
 // Every call is bounded by its ctx: when ctx ends first, Call returns an
 // error matching [ErrNoReply] and ctx's error ([conn.ErrTimeout] for a
 // deadline). With a deadline the request also carries it as its
 // expiration, so the broker drops requests nobody waits for any more.
 //
-// Kelp does not use RabbitMQ's direct reply-to (amq.rabbitmq.reply-to)
-// on the client side: it requires consuming and publishing on the same
-// AMQP channel, and package conn runs consumers and publishes on separate
-// channels by design. The per-client reply queue works on every
-// transport. The server side answers direct reply-to requests of other
-// clients (Python's, say) as any others: the address is just a routing
-// key on the default exchange.
+// Reconnects. A direct reply-to address names the channel the request
+// went out on, so a lost connection loses the replies of the calls in
+// flight: they fail at once with [ErrReplyLost] (the request may or may
+// not have been handled) and may be retried; the next call pins a new
+// channel once the connection is back (waiting for it, bounded by its
+// ctx). With a reply queue, the queue is declared and consumed again
+// after a reconnect; replies sent while the connection was down are lost
+// with the exclusive queue, and their calls end with their ctx.
 //
-// Across a reconnect the reply queue is declared again and consumed
-// again; replies sent while the connection was down are lost with the
-// exclusive queue, and their calls end with their ctx.
+// The server side answers direct reply-to requests of any client (kelp's
+// or Python's) as any others: the address is just a routing key on the
+// default exchange.
 //
 // # Server
 //
@@ -54,8 +63,8 @@
 //
 // # Errors
 //
-// Errors match this package's sentinels, [ErrClosed], [ErrNoReply] and
-// [ErrRemote], or conn's ([conn.ErrNacked], [conn.ErrDecode],
+// Errors match this package's sentinels, [ErrClosed], [ErrNoReply],
+// [ErrReplyLost] and [ErrRemote], or conn's ([conn.ErrNacked], [conn.ErrDecode],
 // [conn.ErrContentDisallowed], ...) with [errors.Is], and wrap their
 // cause.
 package rpc

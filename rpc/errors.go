@@ -19,6 +19,15 @@ var (
 	// cancel). A reply that arrives later is dropped.
 	ErrNoReply = errors.New("rpc: no reply")
 
+	// ErrReplyLost reports a call whose reply can no longer arrive: the
+	// connection was lost while it waited on RabbitMQ's direct reply-to,
+	// whose address names the channel the request went out on. The
+	// request may or may not have been handled; call again. The error
+	// wraps the loss: [conn.ErrChannelClosed], [conn.ErrConnectionLost]
+	// or, when the request's own confirmation was lost with the channel,
+	// [conn.ErrConfirmLost].
+	ErrReplyLost = errors.New("rpc: reply lost")
+
 	// ErrRemote reports a reply that carries an error from the server's
 	// handler. The concrete error is a [*RemoteError].
 	ErrRemote = errors.New("rpc: remote error")
