@@ -64,6 +64,13 @@
 // method and a handler's error or panic are answered as error replies;
 // for casts they are logged to [Config.Logger].
 //
+// # Transports
+//
+// The mailbox works on every transport; its interop with Python's
+// kombu.pidbox is tested both ways on RabbitMQ and Redis. On Redis a
+// fanout mailbox travels over PUB/SUB, as in Kombu: a command reaches the
+// nodes subscribed when it is sent, and is lost for the others.
+//
 // # Concurrency and errors
 //
 // Mailbox, Node and Listener are safe for concurrent use. Errors match

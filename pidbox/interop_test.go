@@ -18,7 +18,12 @@ import (
 
 // Kombu's Mailbox.multi_call reaches kelp nodes and gets their replies.
 func TestInteropKombuMultiCall(t *testing.T) {
-	b := brokertest.Kombu(t, brokerConfig)
+	for _, name := range brokertest.KombuBrokers {
+		t.Run(name, func(t *testing.T) { interopKombuMultiCall(t, brokertest.KombuOn(t, name, brokerConfig)) })
+	}
+}
+
+func interopKombuMultiCall(t *testing.T, b broker) {
 	url := b.URL()
 	c := b.Dial(t)
 	ns := namespace(t, c)
@@ -67,7 +72,12 @@ func TestInteropKombuMultiCall(t *testing.T) {
 // A kelp MultiCall reaches Kombu nodes; their errors come back as remote
 // errors; a kelp Cast stops them.
 func TestInteropKombuNodes(t *testing.T) {
-	b := brokertest.Kombu(t, brokerConfig)
+	for _, name := range brokertest.KombuBrokers {
+		t.Run(name, func(t *testing.T) { interopKombuNodes(t, brokertest.KombuOn(t, name, brokerConfig)) })
+	}
+}
+
+func interopKombuNodes(t *testing.T, b broker) {
 	url := b.URL()
 	c := b.Dial(t)
 	ns := namespace(t, c)

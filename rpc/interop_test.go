@@ -18,7 +18,12 @@ import (
 // replies reach the amq.rabbitmq.reply-to address with the request's
 // correlation id and serializer.
 func TestInteropKombuClient(t *testing.T) {
-	b := brokertest.Kombu(t, brokerConfig)
+	for _, name := range brokertest.KombuBrokers {
+		t.Run(name, func(t *testing.T) { interopKombuClient(t, brokertest.KombuOn(t, name, brokerConfig)) })
+	}
+}
+
+func interopKombuClient(t *testing.T, b broker) {
 	url := b.URL()
 	c := b.Dial(t)
 	q := b.Queue(t, "rpc-py-client")
@@ -67,7 +72,12 @@ func TestInteropKombuClient(t *testing.T) {
 
 // A kelp client calls a Kombu server that answers with send_reply.
 func TestInteropKombuServer(t *testing.T) {
-	b := brokertest.Kombu(t, brokerConfig)
+	for _, name := range brokertest.KombuBrokers {
+		t.Run(name, func(t *testing.T) { interopKombuServer(t, brokertest.KombuOn(t, name, brokerConfig)) })
+	}
+}
+
+func interopKombuServer(t *testing.T, b broker) {
 	url := b.URL()
 	c := b.Dial(t)
 	q := b.Queue(t, "rpc-py-server")

@@ -25,8 +25,9 @@
 // [Run] runs a function as one subtest per broker, each checked for
 // goroutine leaks. Packages whose tests loop over [Brokers] themselves
 // call [Broker.Open] inside their subtests.
-// [Kombu] opens RabbitMQ for a test whose peer is Python's Kombu, run with
-// [Python], and skips when that interpreter lacks kombu.
+// [Kombu] and [KombuOn] open RabbitMQ or Redis for a test whose peer is
+// Python's Kombu, run with [Python], and skip when that interpreter lacks
+// kombu (or redis-py).
 //
 // # Ownership
 //

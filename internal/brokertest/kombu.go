@@ -10,14 +10,33 @@ import (
 // their Python peers with.
 const Python = "/usr/bin/python3"
 
+// KombuBrokers are the brokers a Python Kombu peer can share with kelp in
+// the interop tests, in the order of [Brokers].
+var KombuBrokers = []string{"amqp", "redis"}
+
 // Kombu returns t's RabbitMQ Target for a test with a Python Kombu peer,
-// skipping t with one line (failing it under KELP_CI=1) when RabbitMQ is
-// unreachable or [Python] cannot import kombu.
+// as [KombuOn] does.
 func Kombu(t testing.TB, cfg Config) *Target {
 	t.Helper()
-	b := Open(t, "amqp", cfg)
-	if out, err := exec.Command(Python, "-c", "import kombu").CombinedOutput(); err != nil {
-		Unavailable(t, "brokertest: Kombu interop needs "+Python+" with kombu: "+string(bytes.TrimSpace(out)))
+	return KombuOn(t, "amqp", cfg)
+}
+
+// KombuOn returns t's Target on the broker called name ("amqp" or
+// "redis") for a test with a Python Kombu peer, skipping t with one line
+// (failing it under KELP_CI=1) when the broker is unreachable or [Python]
+// cannot import kombu and msgpack (and, for Redis, redis-py). A Redis Target's URL
+// carries its key prefix as the query option global_keyprefix, which the
+// Python peer must pass to Kombu as the transport option of that name
+// (Kombu's Connection refuses it in a URL).
+func KombuOn(t testing.TB, name string, cfg Config) *Target {
+	t.Helper()
+	b := Open(t, name, cfg)
+	imports := "import kombu, msgpack" // the tests send msgpack too
+	if name == "redis" {
+		imports += ", redis"
+	}
+	if out, err := exec.Command(Python, "-c", imports).CombinedOutput(); err != nil {
+		Unavailable(t, "brokertest: Kombu interop needs "+Python+" with "+imports[len("import "):]+": "+string(bytes.TrimSpace(out)))
 	}
 	return b
 }

@@ -2,17 +2,21 @@
 
 usage: kombu_rpc_server.py URL QUEUE N
 Declares QUEUE (durable, on the default exchange), prints "ready", answers N
-requests with the sum of the numbers they carry, then exits.
+requests with the sum of the numbers they carry, then exits. A
+global_keyprefix query option of URL becomes Kombu's transport option.
 """
 import sys
+from urllib.parse import parse_qsl
 
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.common import send_reply
 
-url, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url, _, query = sys.argv[1].partition('?')
+prefix = dict(parse_qsl(query)).get('global_keyprefix')
+name, n = sys.argv[2], int(sys.argv[3])
 served = 0
 
-with Connection(url) as conn:
+with Connection(url, transport_options={'global_keyprefix': prefix} if prefix else {}) as conn:
     ch = conn.channel()
     producer = Producer(ch)
 
