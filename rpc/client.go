@@ -274,6 +274,12 @@ func (cl *Client) Call(ctx context.Context, target string, req, resp any, opts .
 		if ctx.Err() != nil { // the request may have gone out all the same
 			return noReply(ctx, fmt.Sprintf("from %q (publish: %v)", target, err))
 		}
+		cl.mu.Lock()
+		cerr := cl.err
+		cl.mu.Unlock()
+		if cerr != nil { // Close closed the line under the publish
+			return cerr
+		}
 		if cl.direct && (l.pin.Err() != nil || errors.Is(err, conn.ErrConfirmLost) ||
 			errors.Is(err, conn.ErrChannelClosed) || errors.Is(err, conn.ErrConnectionLost)) {
 			return fmt.Errorf("%w: call %q: %w", ErrReplyLost, target, err)
