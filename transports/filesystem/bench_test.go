@@ -7,142 +7,167 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
+	"github.com/kelpmq/kelp/internal/benchcmp"
+	"github.com/kelpmq/kelp/route"
 	"github.com/kelpmq/kelp/transports"
 	"github.com/kelpmq/kelp/transports/filesystem"
 )
 
 // The benchmarks compare the transport, through the SPI, with raw file
-// operations doing the same work by hand (write a temp file and rename it
-// into a directory; list, rename, read and remove), in the same directory
-// tree in the same run. Messages are transient, so neither side fsyncs.
-// Each reports msg/s.
+// operations doing the same work by hand (write a temp file, fsync it when
+// the message is persistent, and rename it into a directory; list, rename,
+// read and remove), in alternating blocks of one benchmark (package
+// benchcmp), which reports kelp-msg/s, raw-msg/s and their ratio.
 
 var benchBody = make([]byte, 256)
 
-func BenchmarkPublish(b *testing.B) {
-	ctx := context.Background()
-	b.Run("kelp", func(b *testing.B) {
-		ch := channel(b, newConnector(b, filesystem.Config{Dir: b.TempDir()}), "bp")
-		p := transports.Publishing{RoutingKey: "bp", Message: transports.Message{Body: benchBody,
-			Properties: transports.Properties{ContentType: "application/data", DeliveryMode: 1}}}
-		b.ReportAllocs()
-		start := time.Now()
-		for b.Loop() {
-			if _, err := ch.Publish(ctx, p); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
-	})
-	b.Run("raw-write-rename", func(b *testing.B) {
-		dir, tmp := rawDirs(b)
-		b.ReportAllocs()
-		start := time.Now()
-		i := 0
-		for b.Loop() {
-			rawPut(b, dir, tmp, i)
-			i++
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
-	})
+func benchPublishing(mode route.DeliveryMode) transports.Publishing {
+	return transports.Publishing{RoutingKey: "bench", Message: transports.Message{Body: benchBody,
+		Properties: transports.Properties{ContentType: "application/data", DeliveryMode: mode}}}
 }
 
-func BenchmarkConsume(b *testing.B) {
-	ctx := context.Background()
-	b.Run("kelp", func(b *testing.B) {
-		ch := channel(b, newConnector(b, filesystem.Config{Dir: b.TempDir()}), "bc")
-		p := transports.Publishing{RoutingKey: "bc", Message: transports.Message{Body: benchBody, Properties: transports.Properties{DeliveryMode: 1}}}
-		for range b.N {
-			if _, err := ch.Publish(ctx, p); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := ch.Qos(ctx, transports.Qos{PrefetchCount: 100}); err != nil {
-			b.Fatal(err)
-		}
-		sub, err := ch.Consume(ctx, transports.ConsumeArgs{Queue: "bc"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		start := time.Now()
-		for range b.N {
-			d := <-sub.Deliveries()
-			if err := ch.Ack(ctx, d.Tag, false); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
-		b.StopTimer()
-		_ = ch.Cancel(ctx, sub.Tag())
-	})
-	b.Run("raw-list-rename-read-remove", func(b *testing.B) {
-		dir, tmp := rawDirs(b)
-		for i := range b.N {
-			rawPut(b, dir, tmp, i)
-		}
-		claimed := filepath.Join(dir, "claimed")
-		if err := os.Mkdir(claimed, 0o755); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		start := time.Now()
-		var names []string
-		for range b.N {
-			if len(names) == 0 { // list once per batch, as the transport caches its listing
-				f, err := os.Open(dir)
-				if err != nil {
-					b.Fatal(err)
-				}
-				names, _ = f.Readdirnames(-1)
-				_ = f.Close()
-				names = slices.DeleteFunc(names, func(n string) bool { return n == "claimed" })
-				slices.Sort(names)
-			}
-			c := filepath.Join(claimed, names[0])
-			if err := os.Rename(filepath.Join(dir, names[0]), c); err != nil {
-				b.Fatal(err)
-			}
-			names = names[1:]
-			if _, err := os.ReadFile(c); err != nil {
-				b.Fatal(err)
-			}
-			if err := os.Remove(c); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msg/s")
-	})
+// rawQueue is the raw side: a directory of message files and one for
+// writing them.
+type rawQueue struct {
+	dir, tmp string
+	i        int
+	names    []string
 }
 
-func rawDirs(b *testing.B) (dir, tmp string) {
+func newRawQueue(b *testing.B) *rawQueue {
 	root := b.TempDir()
-	dir, tmp = filepath.Join(root, "q"), filepath.Join(root, "tmp")
-	for _, d := range []string{dir, tmp} {
+	r := &rawQueue{dir: filepath.Join(root, "q"), tmp: filepath.Join(root, "tmp")}
+	for _, d := range []string{r.dir, r.tmp, filepath.Join(r.dir, "claimed")} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return dir, tmp
+	return r
 }
 
-// rawPut writes benchBody as message i: a temp file renamed into dir.
-func rawPut(b *testing.B, dir, tmp string, i int) {
-	f, err := os.CreateTemp(tmp, "w-*")
+// put writes benchBody as the next message: a temp file (fsynced with the
+// directory when sync) renamed into the queue.
+func (r *rawQueue) put(b *testing.B, sync bool) {
+	f, err := os.CreateTemp(r.tmp, "w-*")
 	if err != nil {
 		b.Fatal(err)
 	}
 	if _, err := f.Write(benchBody); err != nil {
 		b.Fatal(err)
 	}
+	if sync {
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if err := f.Close(); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, fmt.Sprintf("%016d.msg", i))); err != nil {
+	if err := os.Rename(f.Name(), filepath.Join(r.dir, fmt.Sprintf("%016d.msg", r.i))); err != nil {
+		b.Fatal(err)
+	}
+	r.i++
+	if sync {
+		d, err := os.Open(r.dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		_ = d.Close()
+	}
+}
+
+// take claims the first message by renaming it, reads and removes it,
+// listing the directory once per batch as the transport caches its
+// listing.
+func (r *rawQueue) take(b *testing.B) {
+	if len(r.names) == 0 {
+		f, err := os.Open(r.dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.names, _ = f.Readdirnames(-1)
+		_ = f.Close()
+		r.names = slices.DeleteFunc(r.names, func(n string) bool { return n == "claimed" })
+		slices.Sort(r.names)
+	}
+	c := filepath.Join(r.dir, "claimed", r.names[0])
+	if err := os.Rename(filepath.Join(r.dir, r.names[0]), c); err != nil {
+		b.Fatal(err)
+	}
+	r.names = r.names[1:]
+	if _, err := os.ReadFile(c); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Remove(c); err != nil {
 		b.Fatal(err)
 	}
 }
+
+func kelpPublish(b *testing.B, ch transports.Channel, p transports.Publishing, n int) {
+	for range n {
+		if _, err := ch.Publish(context.Background(), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPublish: transient messages (no fsync on either side) and
+// persistent ones (file and directory fsynced).
+func BenchmarkPublish(b *testing.B) {
+	for _, mode := range []route.DeliveryMode{route.Transient, route.Persistent} {
+		b.Run(map[route.DeliveryMode]string{route.Transient: "transient", route.Persistent: "persistent"}[mode], func(b *testing.B) {
+			ch := channel(b, newConnector(b, filesystem.Config{Dir: b.TempDir()}), "bench")
+			r := newRawQueue(b)
+			p := benchPublishing(mode)
+			benchcmp.Compare(b, func(n int) { kelpPublish(b, ch, p, n) }, func(n int) {
+				for range n {
+					r.put(b, mode == route.Persistent)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkConsume: a queue of b.N messages consumed with an ack each
+// (kelp: Consume with prefetch consumePrefetch).
+func BenchmarkConsume(b *testing.B) {
+	ctx := context.Background()
+	ch := channel(b, newConnector(b, filesystem.Config{Dir: b.TempDir()}), "bench")
+	r := newRawQueue(b)
+	kelpPublish(b, ch, benchPublishing(route.Transient), b.N)
+	for range b.N {
+		r.put(b, false)
+	}
+	if err := ch.Qos(ctx, transports.Qos{PrefetchCount: consumePrefetch}); err != nil {
+		b.Fatal(err)
+	}
+	sub, err := ch.Consume(ctx, transports.ConsumeArgs{Queue: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = ch.Cancel(ctx, sub.Tag()) }()
+	benchcmp.CompareBlocks(b, consumeBlock, func(n int) {
+		for range n {
+			d := <-sub.Deliveries()
+			if err := ch.Ack(ctx, d.Tag, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}, func(n int) {
+		for range n {
+			r.take(b)
+		}
+	})
+}
+
+// The consumer's prefetch window in BenchmarkConsume, and the turns of its
+// comparison: ten windows, so that what the consumer claims ahead while the
+// raw side has its turn weighs at most a tenth.
+const (
+	consumePrefetch = 20
+	consumeBlock    = 10 * consumePrefetch
+)
