@@ -31,8 +31,15 @@ type Consumer struct {
 	opts   consumeOptions
 	accept *codec.Accept
 	queues []consumerQueue
-	mux    *mux.Mux[Delivery]
 	act    *actor.Actor
+
+	// Deliveries reach C through a mux when the consumer reads several
+	// queues. With one queue there is one subscription at a time, whose
+	// forwarder sends on out, which is then C, itself: a goroutine hop
+	// less per delivery, and nothing to be fair between.
+	mux     *mux.Mux[Delivery] // nil with one queue
+	out     chan Delivery      // C with one queue
+	outOnce sync.Once          // closes out
 
 	outstanding atomic.Int64  // delivered to the user and not settled
 	settled     chan struct{} // pinged (never blocking) on each settle
@@ -124,7 +131,11 @@ func (c *Connection) Consume(ctx context.Context, queues []route.Queue, opts ...
 		}
 		cons.queues = append(cons.queues, cq)
 	}
-	cons.mux = mux.New(0, mux.OnAbandon(cons.abandon))
+	if len(cons.queues) == 1 {
+		cons.out = make(chan Delivery)
+	} else {
+		cons.mux = mux.New(0, mux.OnAbandon(cons.abandon))
+	}
 	if err := c.register(cons); err != nil {
 		return nil, err
 	}
@@ -146,11 +157,19 @@ func (c *Connection) Consume(ctx context.Context, queues []route.Queue, opts ...
 // for the consumer's whole life, across reconnects, and is closed when the
 // consumer ends (after [Consumer.Stop], [Consumer.Drain], the
 // connection's Close, or a permanent error reported by [Consumer.Err]).
-func (cons *Consumer) C() <-chan Delivery { return cons.mux.C() }
+func (cons *Consumer) C() <-chan Delivery {
+	if cons.mux == nil {
+		return cons.out
+	}
+	return cons.mux.C()
+}
 
 // Next returns the next delivery, waiting until one arrives, the consumer
 // ends ([ErrClosed], or [Consumer.Err] if it failed) or ctx ends.
 func (cons *Consumer) Next(ctx context.Context) (Delivery, error) {
+	if cons.mux == nil {
+		return cons.nextDirect(ctx)
+	}
 	d, err := cons.mux.Next(ctx)
 	if err == nil {
 		return d, nil
@@ -159,6 +178,24 @@ func (cons *Consumer) Next(ctx context.Context) (Delivery, error) {
 		return Delivery{}, cons.endErr()
 	}
 	return Delivery{}, wrapErr(err)
+}
+
+// nextDirect is Next with one queue. Like mux.Next, an ended ctx always
+// gets its error, even when a delivery is ready, and a delivery is never
+// lost to a ctx.
+func (cons *Consumer) nextDirect(ctx context.Context) (Delivery, error) {
+	if ctx.Err() != nil {
+		return Delivery{}, ctxErr(ctx)
+	}
+	select {
+	case d, ok := <-cons.out:
+		if !ok {
+			return Delivery{}, cons.endErr()
+		}
+		return d, nil
+	case <-ctx.Done():
+		return Delivery{}, ctxErr(ctx)
+	}
 }
 
 // All returns an iterator over the deliveries, as successive
@@ -272,7 +309,7 @@ func (cons *Consumer) run(ctx context.Context) (err error) {
 			err = nil                   // the connection closed: a normal end
 		}
 		cons.signalReady(err)
-		cons.mux.Stop()
+		cons.stopFeed()
 		cons.c.unregister(cons)
 	}()
 	var minEpoch uint64
@@ -323,15 +360,35 @@ func (cons *Consumer) run(ctx context.Context) (err error) {
 	}
 }
 
-// endSubs closes subsEnded once.
+// endSubs closes subsEnded once, and C once what the subscriptions
+// forwarded has been delivered.
 func (cons *Consumer) endSubs() {
 	select {
 	case <-cons.subsEnded:
 	default:
 		close(cons.subsEnded)
-		cons.mux.Close()
+		if cons.mux != nil {
+			cons.mux.Close()
+		} else {
+			// The forwarders have sent what they had: they report their
+			// end only after that.
+			cons.closeOut()
+		}
 	}
 }
+
+// stopFeed closes C now. With one queue no delivery can wait in C (it is
+// unbuffered) and the forwarders have ended; a mux passes those it holds
+// to abandon.
+func (cons *Consumer) stopFeed() {
+	if cons.mux != nil {
+		cons.mux.Stop()
+		return
+	}
+	cons.closeOut()
+}
+
+func (cons *Consumer) closeOut() { cons.outOnce.Do(func() { close(cons.out) }) }
 
 // redeclare declares the consumer's named queues again after the broker
 // cancelled it (typically because a queue was deleted).
@@ -419,13 +476,17 @@ func (cons *Consumer) runSession(ctx context.Context, sess *session) (err error)
 			return err
 		}
 		subs = append(subs, subscription{ch: ch, tag: sub.Tag()})
+		if cons.mux == nil {
+			wg.Go(func() { cons.forward(sub, ch, cons.out, false, stop, ended) })
+			continue
+		}
 		out := make(chan Delivery)
 		remove, err := cons.mux.Add(out)
 		if err != nil {
 			return ErrClosed
 		}
 		removes = append(removes, remove)
-		wg.Go(func() { cons.forward(sub, ch, out, stop, ended) })
+		wg.Go(func() { cons.forward(sub, ch, out, true, stop, ended) })
 	}
 	cons.signalReady(nil)
 	drain := cons.drainCh
@@ -464,10 +525,13 @@ func (cons *Consumer) runSession(ctx context.Context, sess *session) (err error)
 	}
 }
 
-// forward moves one subscription's deliveries to its mux source, wrapping
-// them, and rejects those the consumer must not hand out.
-func (cons *Consumer) forward(sub transports.Subscription, ch *channel, out chan<- Delivery, stop <-chan struct{}, ended chan<- error) {
-	defer close(out)
+// forward moves one subscription's deliveries to out (its mux source,
+// which it closes at the end when owned, or C), wrapping them, and rejects
+// those the consumer must not hand out.
+func (cons *Consumer) forward(sub transports.Subscription, ch *channel, out chan<- Delivery, owned bool, stop <-chan struct{}, ended chan<- error) {
+	if owned {
+		defer close(out)
+	}
 	in := sub.Deliveries()
 	for {
 		select {
