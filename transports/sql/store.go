@@ -43,6 +43,8 @@ type store struct {
 	// listening is set while the PostgreSQL listener is subscribed, so
 	// waiters need only the safety poll.
 	listening atomic.Bool
+	// attempts counts claim attempts, for the tests of waiting.
+	attempts atomic.Int64
 
 	stmts stmtCache
 
@@ -270,6 +272,7 @@ func (s *store) claim(ctx context.Context, queue string) (virtual.Claim, error) 
 		return virtual.Claim{}, err
 	}
 	for {
+		s.attempts.Add(1)
 		now := time.Now()
 		token := randToken()
 		leaseUntil := now.Add(s.cfg.VisibilityTimeout).UnixMilli()
