@@ -140,6 +140,15 @@ func TestCarrotWire(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Wait for the broker's confirmations, so that the messages are in
+		// the queue before IterQueue's basic.get looks (a publish returns
+		// once the driver took it).
+		var confirms <-chan transports.Confirmation
+		if cf, ok := ch.(transports.Confirmer); ok {
+			if confirms, err = cf.Confirm(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, m := range []transports.Properties{
 			{ContentType: "application/json", ContentEncoding: "utf-8", DeliveryMode: 2},
 			{ContentType: "application/data", ContentEncoding: "binary", DeliveryMode: 1},
@@ -152,6 +161,19 @@ func TestCarrotWire(t *testing.T) {
 				Message: transports.Message{Body: []byte(body), Properties: m}})
 			if err != nil {
 				t.Fatal(err)
+			}
+		}
+		for range 2 {
+			if confirms == nil {
+				break
+			}
+			select {
+			case cf := <-confirms:
+				if !cf.Ack {
+					t.Fatalf("publish nacked: %+v", cf)
+				}
+			case <-ctx.Done():
+				t.Fatal("no confirmation")
 			}
 		}
 		want := []any{map[string]any{"hello": "world", "n": []any{json.Number("1"), json.Number("2")}}, []byte("\x00raw\xff")}
