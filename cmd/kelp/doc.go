@@ -44,7 +44,11 @@
 // --format json (the default) an object holding the decoded body,
 // headers, properties and delivery info, with --format body the body
 // itself. It acknowledges each message once printed. It exits once
-// --count messages arrived, and fails when --timeout passes first.
+// --count messages arrived, and fails when --timeout passes first. With
+// --count it takes exactly that many: it holds one message at a time and
+// cancels its subscription (conn's Consumer.Cancel) before acknowledging
+// the last, so no further message is sent to it, and none is put back
+// marked redelivered.
 //
 // # bench
 //
