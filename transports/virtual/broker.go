@@ -31,6 +31,9 @@ type Broker struct {
 	catalog  Catalog         // the backend's, when it shares bindings
 	xcatalog ExchangeCatalog // the backend's, when it shares exchanges too
 	bcast    Broadcaster     // the backend's, when it broadcasts fanout exchanges
+	putter   BatchPutter     // the backend's, when it stores in batches
+	fetcher  BatchFetcher    // the backend's, when it claims in batches (and is no Reserver)
+	acker    BatchAcker      // the backend's, when it acks in batches
 	log      *slog.Logger
 	remotes  sync.Map // queue name -> *queue: queues known only to the catalog
 
@@ -71,6 +74,11 @@ func NewBroker(backend Backend, cfg Config) *Broker {
 		b.xcatalog, _ = backend.(ExchangeCatalog)
 	}
 	b.bcast, _ = backend.(Broadcaster)
+	b.putter, _ = backend.(BatchPutter)
+	if _, ok := backend.(Reserver); !ok {
+		b.fetcher, _ = backend.(BatchFetcher)
+	}
+	b.acker, _ = backend.(BatchAcker)
 	b.scratchers.New = func() any { return new(scratch) }
 	for name, kind := range map[string]route.Kind{
 		"amq.direct": route.Direct, "amq.fanout": route.Fanout, "amq.topic": route.Topic,

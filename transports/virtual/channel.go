@@ -37,6 +37,8 @@ type Channel struct {
 	confirms  *outbox[transports.Confirmation]
 	returns   *outbox[transports.Return]
 	seq       uint64
+	pub       *pubWriter // asynchronous publishes, with a BatchPutter store
+	acks      *acker     // asynchronous acks, with a BatchAcker store
 
 	// Used by the calling goroutine only.
 	scratch scratch
@@ -65,6 +67,19 @@ func (ch *Channel) check(ctx context.Context, op string) error {
 	defer ch.mu.Unlock()
 	if ch.closing {
 		return ch.err
+	}
+	return nil
+}
+
+// ready is check for an operation that must see the channel's earlier
+// publishes in the store: it also waits for those still queued for the
+// writer (see [BatchPutter]).
+func (ch *Channel) ready(ctx context.Context, op string) error {
+	if err := ch.check(ctx, op); err != nil {
+		return err
+	}
+	if err := ch.flushPublishes(ctx); err != nil {
+		return fmt.Errorf("virtual: %s: %w", op, err)
 	}
 	return nil
 }
@@ -138,6 +153,15 @@ func (ch *Channel) shutdown(ctx context.Context, err error) {
 		<-c.done
 	}
 	ch.mu.Lock()
+	pub, acks := ch.pub, ch.acks
+	ch.mu.Unlock()
+	if acks != nil {
+		acks.close(ctx) // settles the acks handed over before Close
+	}
+	if pub != nil {
+		pub.close(ctx) // stores (and confirms) what was published before Close
+	}
+	ch.mu.Lock()
 	pend := ch.win.takeAll(nil)
 	ch.unacked = 0
 	confirms, returns := ch.confirms, ch.returns
@@ -157,7 +181,7 @@ func (ch *Channel) shutdown(ctx context.Context, err error) {
 // recorded (redeclaring with another durability fails with 406) but has no
 // other effect.
 func (ch *Channel) ExchangeDeclare(ctx context.Context, ex route.Exchange) error {
-	if err := ch.check(ctx, "exchange.declare"); err != nil {
+	if err := ch.ready(ctx, "exchange.declare"); err != nil {
 		return err
 	}
 	if err := ch.b.declareExchange(ctx, ex); err != nil {
@@ -168,7 +192,7 @@ func (ch *Channel) ExchangeDeclare(ctx context.Context, ex route.Exchange) error
 
 // ExchangeDelete deletes an exchange and its bindings.
 func (ch *Channel) ExchangeDelete(ctx context.Context, name string, ifUnused bool) error {
-	if err := ch.check(ctx, "exchange.delete"); err != nil {
+	if err := ch.ready(ctx, "exchange.delete"); err != nil {
 		return err
 	}
 	if err := ch.b.deleteExchange(ctx, name, ifUnused); err != nil {
@@ -180,7 +204,7 @@ func (ch *Channel) ExchangeDelete(ctx context.Context, name string, ifUnused boo
 // QueueDeclare declares a queue (see the package documentation for the
 // queue options the Broker honours).
 func (ch *Channel) QueueDeclare(ctx context.Context, q route.Queue) (transports.QueueInfo, error) {
-	if err := ch.check(ctx, "queue.declare"); err != nil {
+	if err := ch.ready(ctx, "queue.declare"); err != nil {
 		return transports.QueueInfo{}, err
 	}
 	info, err := ch.b.declareQueue(ctx, ch.conn, q)
@@ -192,7 +216,7 @@ func (ch *Channel) QueueDeclare(ctx context.Context, q route.Queue) (transports.
 
 // QueueDelete deletes a queue, cancelling its consumers.
 func (ch *Channel) QueueDelete(ctx context.Context, name string, opts transports.QueueDeleteOptions) (int, error) {
-	if err := ch.check(ctx, "queue.delete"); err != nil {
+	if err := ch.ready(ctx, "queue.delete"); err != nil {
 		return 0, err
 	}
 	n, err := ch.b.deleteQueue(ctx, ch.conn, name, opts)
@@ -204,7 +228,7 @@ func (ch *Channel) QueueDelete(ctx context.Context, name string, opts transports
 
 // QueueBind binds a queue to an exchange.
 func (ch *Channel) QueueBind(ctx context.Context, queue, exchange, key string, args route.Table) error {
-	if err := ch.check(ctx, "queue.bind"); err != nil {
+	if err := ch.ready(ctx, "queue.bind"); err != nil {
 		return err
 	}
 	if err := ch.b.bind(ctx, ch.conn, destQueue+queue, exchange, key, args); err != nil {
@@ -215,7 +239,7 @@ func (ch *Channel) QueueBind(ctx context.Context, queue, exchange, key string, a
 
 // QueueUnbind removes a binding. Removing a missing binding succeeds.
 func (ch *Channel) QueueUnbind(ctx context.Context, queue, exchange, key string, args route.Table) error {
-	if err := ch.check(ctx, "queue.unbind"); err != nil {
+	if err := ch.ready(ctx, "queue.unbind"); err != nil {
 		return err
 	}
 	if err := ch.b.unbind(ctx, ch.conn, destQueue+queue, exchange, key, args); err != nil {
@@ -226,7 +250,7 @@ func (ch *Channel) QueueUnbind(ctx context.Context, queue, exchange, key string,
 
 // ExchangeBind binds exchange destination to exchange source.
 func (ch *Channel) ExchangeBind(ctx context.Context, destination, source, key string, args route.Table) error {
-	if err := ch.check(ctx, "exchange.bind"); err != nil {
+	if err := ch.ready(ctx, "exchange.bind"); err != nil {
 		return err
 	}
 	if err := ch.b.bind(ctx, ch.conn, destExchange+destination, source, key, args); err != nil {
@@ -237,7 +261,7 @@ func (ch *Channel) ExchangeBind(ctx context.Context, destination, source, key st
 
 // ExchangeUnbind removes an exchange-to-exchange binding.
 func (ch *Channel) ExchangeUnbind(ctx context.Context, destination, source, key string, args route.Table) error {
-	if err := ch.check(ctx, "exchange.unbind"); err != nil {
+	if err := ch.ready(ctx, "exchange.unbind"); err != nil {
 		return err
 	}
 	if err := ch.b.unbind(ctx, ch.conn, destExchange+destination, source, key, args); err != nil {
@@ -248,7 +272,7 @@ func (ch *Channel) ExchangeUnbind(ctx context.Context, destination, source, key 
 
 // QueuePurge removes the ready messages of a queue.
 func (ch *Channel) QueuePurge(ctx context.Context, name string) (int, error) {
-	if err := ch.check(ctx, "queue.purge"); err != nil {
+	if err := ch.ready(ctx, "queue.purge"); err != nil {
 		return 0, err
 	}
 	n, err := ch.b.purgeQueue(ctx, ch.conn, name)
@@ -282,7 +306,7 @@ func (ch *Channel) Qos(ctx context.Context, q transports.Qos) error {
 // Get fetches one message (basic.get). Get ignores prefetch limits, as
 // AMQP says.
 func (ch *Channel) Get(ctx context.Context, queue string, noAck bool) (transports.Delivery, bool, error) {
-	if err := ch.check(ctx, "basic.get"); err != nil {
+	if err := ch.ready(ctx, "basic.get"); err != nil {
 		return transports.Delivery{}, false, err
 	}
 	q, err := ch.b.lookupQueue(ch.conn, queue)

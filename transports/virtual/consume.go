@@ -98,7 +98,7 @@ func (c *consumer) wake() {
 // unbuffered, so messages leave the queue only as fast as they are
 // received. Consumer arguments (x-priority, ...) are ignored.
 func (ch *Channel) Consume(ctx context.Context, args transports.ConsumeArgs) (transports.Subscription, error) {
-	if err := ch.check(ctx, "basic.consume"); err != nil {
+	if err := ch.ready(ctx, "basic.consume"); err != nil {
 		return nil, err
 	}
 	tag := args.Tag
@@ -179,6 +179,10 @@ func (ch *Channel) Cancel(ctx context.Context, consumerTag string) error {
 // run is the pump.
 func (c *consumer) run() {
 	defer c.exit()
+	if c.b.fetcher != nil {
+		c.runBatched(c.b.fetcher)
+		return
+	}
 	be := c.b.backend
 	reserver, _ := be.(Reserver)
 	cl := &c.cur
@@ -207,25 +211,93 @@ func (c *consumer) run() {
 			c.fetchFailed(err)
 			return
 		}
-		if cl.Envelope.expired(time.Now()) {
-			c.q.expire(cl)
-			continue
-		}
-		d, ok := c.ch.record(c, cl)
-		if !ok {
-			continue
-		}
-		select {
-		case c.out <- d:
-			if c.noAck {
-				_ = be.Ack(context.Background(), cl)
-			}
-		case <-c.ctx.Done():
-			c.ch.unrecord(c, d.Tag, cl)
+		if !c.hand(cl, nil) {
 			return
 		}
 		*cl = Claim{}
 	}
+}
+
+// hand delivers a claimed message to the consumer (or expires it), and
+// reports false when the consumer stopped first: the message then goes
+// back to the head of its queue, after rest (claims taken with it and not
+// handed out yet), so that the queue keeps their order.
+func (c *consumer) hand(cl *Claim, rest []Claim) bool {
+	if cl.Envelope.expired(time.Now()) {
+		c.q.expire(cl)
+		return true
+	}
+	d, ok := c.ch.record(c, cl)
+	if !ok {
+		return true
+	}
+	be := c.b.backend
+	select {
+	case c.out <- d:
+		if c.noAck {
+			_ = be.Ack(context.Background(), cl)
+		}
+		return true
+	case <-c.ctx.Done():
+		for k := len(rest) - 1; k >= 0; k-- {
+			_ = be.Requeue(context.Background(), &rest[k])
+		}
+		c.ch.unrecord(c, d.Tag, cl)
+		return false
+	}
+}
+
+// runBatched is the pump for a [BatchFetcher] store: it claims up to the
+// consumer's free credit at once. Claims it cannot hand out because the
+// consumer stopped go back to the head of the queue in their order.
+func (c *consumer) runBatched(bf BatchFetcher) {
+	var claims []Claim
+	for {
+		n := c.awaitCreditN()
+		if n == 0 {
+			return
+		}
+		var err error
+		claims, err = bf.FetchBatch(c.ctx, c.queue, n, true, claims[:0])
+		if err != nil {
+			c.fetchFailed(err)
+			return
+		}
+		for i := range claims {
+			if !c.hand(&claims[i], claims[i+1:]) {
+				clear(claims)
+				return
+			}
+		}
+		clear(claims)
+	}
+}
+
+// awaitCreditN waits until the consumer may take more messages and
+// returns how many (at most maxFetchBatch), or 0 when it was stopped.
+// Without a prefetch limit (and with no-ack) it is 1: messages then leave
+// the queue only as fast as the receiver takes them.
+func (c *consumer) awaitCreditN() int {
+	if !c.awaitCredit() {
+		return 0
+	}
+	if c.noAck {
+		return 1
+	}
+	ch := c.ch
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	n := maxFetchBatch
+	if c.prefetch > 0 {
+		n = min(n, c.prefetch-c.unacked)
+	}
+	if ch.global > 0 {
+		n = min(n, ch.global-ch.unacked)
+	}
+	if c.prefetch == 0 && ch.global == 0 {
+		n = 1
+	}
+	return max(n, 1)
 }
 
 // fetchFailed ends the consumer after its fetch failed.

@@ -66,7 +66,11 @@
 // in confirm mode and one per channel whose Returns was called (each
 // forwards to a Go channel from an in-memory queue, so a publisher never
 // blocks on a slow receiver), and timers (time.AfterFunc: one per queue
-// with TTL messages, one per queue with x-expires). Cancel, Channel.Close
+// with TTL messages, one per queue with x-expires). Over a [BatchPutter]
+// store a channel that publishes has a writer goroutine, and over a
+// [BatchAcker] store a channel that acks has a settler goroutine; both
+// are stopped by the channel's shutdown after they have stored or settled
+// what they were handed (bounded by Close's ctx). Cancel, Channel.Close
 // and Conn.Close wait for the goroutines they end; Broker.Close stops the
 // timers.
 //
@@ -88,9 +92,19 @@
 // Optional store interfaces, each discovered by type assertion with a
 // generic fallback: [Reserver] (a line of waiting fetchers, for strict
 // round robin among consumers), [Expirer] (atomic expiry of a queue's
-// head), [Catalog] (shared bindings) and [Broadcaster] (fanout exchanges
+// head), [Catalog] (shared bindings), [Broadcaster] (fanout exchanges
 // broadcast by the store itself, as Kombu's Redis transport does over
-// PUB/SUB).
+// PUB/SUB), and the batch interfaces of stores behind a network round
+// trip: [BatchPutter] (publishes are queued for a writer that stores all
+// those of the moment at once and then confirms them, in order),
+// [BatchFetcher] (a consumer claims up to its free prefetch credit at
+// once) and [BatchAcker] (acks are handed to a settler that settles all
+// those of the moment at once; their prefetch credit comes back when the
+// store has them). With the asynchronous publishes a channel still
+// applies its operations in order: every operation that reads or changes
+// the store (declare, bind, purge, delete, get, consume, and a publish
+// that must go the synchronous way) first waits for the publishes queued
+// before it.
 //
 // # The Backend contract and how stores map onto it
 //

@@ -14,8 +14,11 @@ import (
 // Publish routes a message and stores it in every queue it routes to (or,
 // for a fanout exchange of a [Broadcaster] store, broadcasts it once). A
 // message routed to several queues is copied for all but the first, so
-// every receiver owns its Delivery. In confirm mode the confirmation is
-// ready when Publish returns: an ack when every queue took the message
+// every receiver owns its Delivery. With a [BatchPutter] store the
+// message is queued for the channel's writer, which stores it with the
+// other publishes of the moment and then confirms it (see BatchPutter).
+// Otherwise the confirmation is ready when Publish returns: an ack when
+// every queue took the message
 // (the store write succeeded), a nack when a queue refused it
 // (x-overflow reject-publish) or when a nack was injected
 // ([Broker.NackPublishes]). An unroutable mandatory message comes back
@@ -38,6 +41,20 @@ func (ch *Channel) Publish(ctx context.Context, p transports.Publishing) (uint64
 		return 0, ch.fail(err)
 	}
 	routed := len(s.queues) > 0
+	if ch.b.putter != nil {
+		if ch.b.nackNext.Load() == 0 && !(s.fanout && ch.b.bcast != nil) {
+			seq, done, err := ch.publishAsync(ctx, p, ttl, hasTTL)
+			if done {
+				clear(s.queues)
+				return seq, err
+			}
+		}
+		// The synchronous path: after the publishes queued before.
+		if err := ch.flushPublishes(ctx); err != nil {
+			clear(s.queues)
+			return 0, fmt.Errorf("virtual: basic.publish: %w", err)
+		}
+	}
 	ack := !ch.b.takeNack()
 	if ack && s.fanout && ch.b.bcast != nil {
 		s.env = Envelope{Message: p.Message, Exchange: p.Exchange, RoutingKey: p.RoutingKey}

@@ -111,14 +111,7 @@ func (q *queue) equivalent(n route.Queue) error {
 // limits. It reports whether q accepted the message (false when
 // reject-publish refused it). env is q's own copy; enqueue may change it.
 func (q *queue) enqueue(ctx context.Context, env *Envelope, msgTTL time.Duration, hasMsgTTL bool, now time.Time) (bool, error) {
-	env.Expires = time.Time{}
-	if q.hasTTL || hasMsgTTL {
-		d := msgTTL
-		if q.hasTTL && (!hasMsgTTL || q.ttl < d) {
-			d = q.ttl
-		}
-		env.Expires = now.Add(d)
-	}
+	env.Expires = q.expiry(msgTTL, hasMsgTTL, now)
 	if q.maxLen < 0 && q.maxBytes < 0 {
 		if err := q.b.backend.Put(ctx, q.name, env); err != nil {
 			return q.putFailed(err)
@@ -130,6 +123,20 @@ func (q *queue) enqueue(ctx context.Context, env *Envelope, msgTTL time.Duration
 		q.armExpiry(env.Expires)
 	}
 	return true, nil
+}
+
+// expiry returns when a message enqueued in q at now with the
+// per-message TTL msgTTL (when hasMsgTTL) expires: the earlier of that and
+// the queue's message TTL, or zero for never.
+func (q *queue) expiry(msgTTL time.Duration, hasMsgTTL bool, now time.Time) time.Time {
+	if !q.hasTTL && !hasMsgTTL {
+		return time.Time{}
+	}
+	d := msgTTL
+	if q.hasTTL && (!hasMsgTTL || q.ttl < d) {
+		d = q.ttl
+	}
+	return now.Add(d)
 }
 
 // putFailed classifies a failed Put: a queue deleted meanwhile drops the

@@ -140,6 +140,9 @@ func (ch *Channel) take(ctx context.Context, op string, tag uint64, multiple boo
 // Ack acknowledges one delivery, or with multiple every unsettled delivery
 // up to tag (all of them when tag is 0).
 func (ch *Channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
+	if ch.b.acker != nil {
+		return ch.ackAsync(ctx, tag, multiple)
+	}
 	ps, err := ch.take(ctx, "basic.ack", tag, multiple)
 	if err != nil {
 		return err
@@ -149,6 +152,51 @@ func (ch *Channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
 		_ = be.Ack(ctx, &ps[i].claim)
 		ps[i] = pending{}
 	}
+	return nil
+}
+
+// ackAsync is Ack for a [BatchAcker] store: the deliveries leave the
+// window at once (a second ack of a tag is a 406), and the settler acks
+// them in the store and then gives their prefetch credit back.
+func (ch *Channel) ackAsync(ctx context.Context, tag uint64, multiple bool) error {
+	if err := ch.check(ctx, "basic.ack"); err != nil {
+		return err
+	}
+	ch.mu.Lock()
+	ps := ch.settled[:0]
+	var err error
+	if multiple {
+		ps = ch.win.takeUpTo(ps, tag)
+		if len(ps) == 0 && tag != 0 {
+			err = errUnknownTag(tag)
+		}
+	} else if i := ch.win.find(tag); i < 0 {
+		err = errUnknownTag(tag)
+	} else {
+		ps = append(ps, ch.win.take(i))
+		ch.win.trim()
+	}
+	if err != nil {
+		ch.mu.Unlock()
+		return ch.fail(err)
+	}
+	if ch.acks == nil && !ch.closing {
+		ch.acks = newAcker(ch, ch.b.acker)
+	}
+	handed := ch.acks != nil && ch.acks.add(ps...)
+	if !handed {
+		// The channel is closing: settle here, as the synchronous path does.
+		ch.releaseLocked(ps)
+	}
+	ch.mu.Unlock()
+	if !handed {
+		be := ch.b.backend
+		for i := range ps {
+			_ = be.Ack(ctx, &ps[i].claim)
+		}
+	}
+	clear(ps)
+	ch.settled = ps[:0]
 	return nil
 }
 
