@@ -14,11 +14,9 @@ import (
 // envelopes into a queue's Redis list behind kelp's back, as a broken or
 // hostile peer could. The documented rule (transports/redis): an element
 // that is not a JSON envelope (not JSON, or JSON without a properties
-// object) is moved to the list _kelp.unreadable when a consumer reaches
-// it; an envelope whose body cannot be decoded stays claimed in unacked
-// (restorable, like a message whose consumer died) and the consumer's
-// connection reconnects. Either way the message is kept, and the messages
-// behind it are delivered.
+// object), or an envelope whose body is not the base64 it says, is moved
+// to the list _kelp.unreadable when a consumer reaches it. The message is
+// kept, and the messages behind it are delivered.
 func redisRows() []badRow {
 	good := func(body string) string {
 		return `{"body": "` + body + `", "content-encoding": "utf-8", "content-type": "application/json", ` +
@@ -31,7 +29,7 @@ func redisRows() []badRow {
 		{"JSON without properties", `{"body": "` + base64.StdEncoding.EncodeToString([]byte(`"x"`)) + `"}`, redis.UnreadableKey},
 		{"properties not an object", `{"body": "", "properties": "nope"}`, redis.UnreadableKey},
 		{"binary garbage", "\x00\xff\xfe\x80garbage", redis.UnreadableKey},
-		{"body not base64", good("!!not*base64!!"), redis.UnackedKey},
+		{"body not base64", good("!!not*base64!!"), redis.UnreadableKey},
 		{"body base64 of invalid JSON", good(base64.StdEncoding.EncodeToString([]byte(`{"unterminated`))), ""},
 	}
 	var out []badRow

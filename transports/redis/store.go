@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -45,6 +44,9 @@ var (
 	_ virtual.Backend         = (*store)(nil)
 	_ virtual.Catalog         = (*store)(nil)
 	_ virtual.ExchangeCatalog = (*store)(nil)
+	_ virtual.BatchPutter     = (*store)(nil)
+	_ virtual.BatchFetcher    = (*store)(nil)
+	_ virtual.BatchAcker      = (*store)(nil)
 )
 
 func newStore(cfg Config, log *slog.Logger) *store {
@@ -149,6 +151,49 @@ func (s *store) DeleteQueue(ctx context.Context, queue string) (int, error) {
 	return s.Purge(ctx, queue)
 }
 
+// PutBatch is one pipeline of LPUSHes: one per list, with the envelopes
+// bound for it in publish order (LPUSH of several values pushes them one
+// after the other, so consumers take them in that order).
+func (s *store) PutBatch(ctx context.Context, puts []virtual.Put) error {
+	c, err := s.rdb()
+	if err != nil {
+		return err
+	}
+	type list struct {
+		key  string
+		vals []any
+	}
+	var lists []list
+	for i := range puts {
+		p := &puts[i]
+		raw, err := encodeEnvelope(&p.Envelope, newTag())
+		if err != nil {
+			p.Err = err
+			continue
+		}
+		key := s.listFor(p.Queue, &p.Envelope)
+		j := len(lists) - 1
+		for j >= 0 && lists[j].key != key {
+			j--
+		}
+		if j < 0 {
+			lists = append(lists, list{key: key})
+			j = len(lists) - 1
+		}
+		lists[j].vals = append(lists[j].vals, raw)
+	}
+	if len(lists) == 0 {
+		return nil
+	}
+	_, err = c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, l := range lists {
+			p.LPush(ctx, l.key, l.vals...)
+		}
+		return nil
+	})
+	return err
+}
+
 // Put is LPUSH of the envelope, with a fresh delivery tag.
 func (s *store) Put(ctx context.Context, queue string, env *virtual.Envelope) error {
 	c, err := s.rdb()
@@ -162,43 +207,73 @@ func (s *store) Put(ctx context.Context, queue string, env *virtual.Envelope) er
 	return c.LPush(ctx, s.listFor(queue, env), raw).Err()
 }
 
-// claimScript pops the oldest element of the first non-empty step list and
-// records it as unacknowledged in the same atomic step: unacked (Kombu's
-// [envelope, exchange, routing_key]), unacked_index (scored by delivery
-// time) and kelp's tag -> queue hash. Elements that are not an envelope go
-// to the unreadable list.
+// claimScript pops up to one element per tag in ARGV, oldest first from
+// the first non-empty step list on, and records each as unacknowledged in
+// the same atomic step: unacked (Kombu's [envelope, exchange,
+// routing_key]), unacked_index (scored by delivery time) and kelp's tag ->
+// queue hash. Elements that are not an envelope go to the unreadable
+// list. It returns {envelope, tag, envelope, tag, ...}, or false when
+// nothing was claimed.
 //
-// The claim is recorded under the caller's fresh tag, not the envelope's
-// delivery_tag (Kombu keys unacked by whatever tag it restores by, so
-// this is compatible): the caller knows the tag even when the reply is
-// lost, and copies of one broadcast never share a tag.
+// Each claim is recorded under a fresh tag the caller chose, not the
+// envelope's delivery_tag (Kombu keys unacked by whatever tag it restores
+// by, so this is compatible): the caller knows the tags even when the
+// reply is lost, and copies of one broadcast never share a tag.
 //
 // KEYS: unacked, unacked_index, claim queue hash, unreadable, step lists.
-// ARGV: now, claim tag, queue name.
+// ARGV: now, queue name, claim tags.
 var claimScript = goredis.NewScript(`
+local want = #ARGV - 2
+local out, rec, idx, cq = {}, {}, {}, {}
+local n = 0
 for i = 5, #KEYS do
-  while true do
+  while n < want do
     local raw = redis.call('RPOP', KEYS[i])
     if not raw then break end
     local ok, msg = pcall(cjson.decode, raw)
     if ok and type(msg) == 'table' and type(msg['properties']) == 'table' then
       local props = msg['properties']
-      local tag = ARGV[2]
+      n = n + 1
+      local tag = ARGV[2 + n]
       local ex, rk = '', ''
       local di = props['delivery_info']
       if type(di) == 'table' then
         if type(di['exchange']) == 'string' then ex = di['exchange'] end
         if type(di['routing_key']) == 'string' then rk = di['routing_key'] end
       end
-      redis.call('HSET', KEYS[1], tag, '[' .. raw .. ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']')
-      redis.call('ZADD', KEYS[2], ARGV[1], tag)
-      redis.call('HSET', KEYS[3], tag, ARGV[3])
-      return {raw, tag}
+      rec[#rec + 1] = tag
+      rec[#rec + 1] = '[' .. raw .. ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']'
+      idx[#idx + 1] = ARGV[1]
+      idx[#idx + 1] = tag
+      cq[#cq + 1] = tag
+      cq[#cq + 1] = ARGV[2]
+      out[#out + 1] = raw
+      out[#out + 1] = tag
+    else
+      redis.call('LPUSH', KEYS[4], raw)
     end
-    redis.call('LPUSH', KEYS[4], raw)
   end
 end
-return false
+if n == 0 then return false end
+redis.call('HSET', KEYS[1], unpack(rec))
+redis.call('ZADD', KEYS[2], unpack(idx))
+redis.call('HSET', KEYS[3], unpack(cq))
+return out
+`)
+
+// unreadableScript moves a claimed element that cannot be delivered (its
+// JSON is an envelope, but its body is not the base64 it says) from
+// unacked to the unreadable list, if the claim is still recorded.
+//
+// KEYS: unacked, unacked_index, claim queue hash, unreadable.
+// ARGV: tag, element.
+var unreadableScript = goredis.NewScript(`
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  redis.call('LPUSH', KEYS[4], ARGV[2])
+end
+return 1
 `)
 
 // settleScript settles a claim: it forgets the claim and, when ARGV[2] is
@@ -235,43 +310,66 @@ func (s *store) claimKeys(extra int) []string {
 // now is the current time in Kombu's unacked_index score format.
 func now() string { return strconv.FormatFloat(float64(time.Now().UnixMicro())/1e6, 'f', 6, 64) }
 
-// Fetch claims the next message with claimScript; waiting, it blocks with
-// BLMOVE of the bare list onto itself (a no-op that returns when the list
-// has an element) for at most PollInterval, then claims again.
+// Fetch claims the next message: FetchBatch of one.
 func (s *store) Fetch(ctx context.Context, queue string, wait bool) (virtual.Claim, error) {
+	var one [1]virtual.Claim
+	cs, err := s.FetchBatch(ctx, queue, 1, wait, one[:0])
+	if err != nil {
+		return virtual.Claim{}, err
+	}
+	return cs[0], nil
+}
+
+// FetchBatch claims up to max messages with one claimScript call; waiting,
+// it blocks with BLMOVE of the bare list onto itself (a no-op that returns
+// when the list has an element) for at most PollInterval, then claims
+// again.
+func (s *store) FetchBatch(ctx context.Context, queue string, limit int, wait bool, dst []virtual.Claim) ([]virtual.Claim, error) {
 	s.mu.Lock()
 	q := s.queues[queue]
 	s.mu.Unlock()
 	lists := s.keys.all(queue)
 	keys := append(s.claimKeys(len(lists)), s.keys.key(UnreadableKey))
 	keys = append(keys, lists...)
+	limit = min(max(limit, 1), maxClaimBatch)
+	args := make([]any, 2, 2+limit)
 	for {
 		c, err := s.rdb()
 		if err != nil {
-			return virtual.Claim{}, err
+			return dst, err
 		}
 		if err := ctx.Err(); err != nil {
-			return virtual.Claim{}, err
+			return dst, err
 		}
 		if q != nil && q.deleted.Load() {
-			return virtual.Claim{}, virtual.ErrNoQueue
+			return dst, virtual.ErrNoQueue
 		}
-		tag := newTag()
-		res, err := claimScript.Run(ctx, c, keys, now(), tag, queue).Slice()
+		args = args[:2]
+		args[0], args[1] = now(), queue
+		for range limit {
+			args = append(args, newTag())
+		}
+		res, err := claimScript.Run(ctx, c, keys, args...).Slice()
 		switch {
 		case err == nil:
-			return s.claimed(queue, res)
+			n := len(dst)
+			if dst, err = s.claimed(ctx, c, queue, res, dst); err != nil || len(dst) > n {
+				return dst, err
+			}
+			continue // every element claimed was unreadable: look again
 		case !errors.Is(err, goredis.Nil):
 			var rerr goredis.Error
 			if !errors.As(err, &rerr) {
 				// The reply was lost (a cut connection, a cancelled
-				// ctx): the script may have claimed a message under
-				// tag. The maintainer puts it back.
-				s.orphan(tag)
+				// ctx): the script may have claimed messages under
+				// these tags. The maintainer puts them back.
+				for _, tag := range args[2:] {
+					s.orphan(tag.(string))
+				}
 			}
-			return virtual.Claim{}, err
+			return dst, err
 		case !wait:
-			return virtual.Claim{}, virtual.ErrEmpty
+			return dst, virtual.ErrEmpty
 		}
 		if q != nil && q.maxPriority > 0 {
 			// Messages land on several lists; BLMOVE watches one.
@@ -279,7 +377,7 @@ func (s *store) Fetch(ctx context.Context, queue string, wait bool) (virtual.Cla
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return virtual.Claim{}, ctx.Err()
+				return dst, ctx.Err()
 			case <-t.C:
 			}
 			continue
@@ -290,29 +388,54 @@ func (s *store) Fetch(ctx context.Context, queue string, wait bool) (virtual.Cla
 		err = c.Do(ctx, "BLMOVE", lists[0], lists[0], "RIGHT", "RIGHT", timeout).Err()
 		if err != nil && !errors.Is(err, goredis.Nil) {
 			if ctx.Err() != nil {
-				return virtual.Claim{}, ctx.Err()
+				return dst, ctx.Err()
 			}
-			return virtual.Claim{}, err
+			return dst, err
 		}
 	}
 }
 
-// claimed decodes claimScript's result and remembers the live claim.
-func (s *store) claimed(queue string, res []any) (virtual.Claim, error) {
-	raw, _ := res[0].(string)
-	tag, _ := res[1].(string)
-	cl := virtual.Claim{Queue: queue, Receipt: tag}
-	if _, err := decodeEnvelope([]byte(raw), &cl.Envelope); err != nil {
-		// The claim script checked the shape; a body that is not base64
-		// still cannot be delivered. Keep it claimed (restorable) and say
-		// why.
-		s.log.Warn("redis: undeliverable message left in unacked", "queue", queue, "tag", tag, "err", err)
-		return virtual.Claim{}, fmt.Errorf("%w (tag %s)", err, tag)
+// maxClaimBatch bounds the messages one claimScript call pops, so that
+// the script never holds Redis for long.
+const maxClaimBatch = 128
+
+// claimed decodes claimScript's result, appends the claims to dst and
+// remembers them as live. An element whose body cannot be decoded is
+// moved to the unreadable list, as the script moves elements that are
+// not an envelope, instead of staying in unacked to be restored and
+// claimed again forever.
+func (s *store) claimed(ctx context.Context, c goredis.UniversalClient, queue string, res []any, dst []virtual.Claim) ([]virtual.Claim, error) {
+	n := len(dst)
+	for i := 0; i+1 < len(res); i += 2 {
+		raw, _ := res[i].(string)
+		tag, _ := res[i+1].(string)
+		dst = append(dst, virtual.Claim{Queue: queue, Receipt: tag})
+		if _, err := decodeEnvelope([]byte(raw), &dst[len(dst)-1].Envelope); err != nil {
+			dst = dst[:len(dst)-1]
+			s.log.Warn("redis: moving an undeliverable message to "+UnreadableKey, "queue", queue, "tag", tag, "err", err)
+			keys := append(s.claimKeys(1), s.keys.key(UnreadableKey))
+			if err := unreadableScript.Run(ctx, c, keys, tag, raw).Err(); err != nil {
+				s.settleFailed(tag, err)
+				// The decoded claims stay valid; return them first.
+				if len(dst) > n {
+					s.remember(dst[n:])
+					return dst, nil
+				}
+				return dst, err
+			}
+		}
 	}
+	s.remember(dst[n:])
+	return dst, nil
+}
+
+// remember records live claims, which the maintainer refreshes.
+func (s *store) remember(cs []virtual.Claim) {
 	s.mu.Lock()
-	s.claims[tag] = queue
+	for i := range cs {
+		s.claims[cs[i].Receipt.(string)] = cs[i].Queue
+	}
 	s.mu.Unlock()
-	return cl, nil
 }
 
 // orphan records the tag of a claim that may exist in Redis although its
@@ -368,6 +491,43 @@ func (s *store) Ack(ctx context.Context, cl *virtual.Claim) error {
 		return s.settleFailed(tag, err)
 	}
 	s.forget(tag)
+	return nil
+}
+
+// AckBatch forgets every claim in one MULTI: HDEL unacked, ZREM
+// unacked_index and HDEL of kelp's claim queue hash, each with every tag.
+func (s *store) AckBatch(ctx context.Context, cls []*virtual.Claim) error {
+	if len(cls) == 0 {
+		return nil
+	}
+	c, err := s.rdb()
+	if err != nil {
+		return err
+	}
+	tags := make([]string, len(cls))
+	members := make([]any, len(cls))
+	for i, cl := range cls {
+		tags[i], _ = cl.Receipt.(string)
+		members[i] = tags[i]
+	}
+	k := s.claimKeys(0)
+	_, err = c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HDel(ctx, k[0], tags...)
+		p.ZRem(ctx, k[1], members...)
+		p.HDel(ctx, k[2], tags...)
+		return nil
+	})
+	if err != nil {
+		for _, tag := range tags {
+			s.settleFailed(tag, err)
+		}
+		return err
+	}
+	s.mu.Lock()
+	for _, tag := range tags {
+		delete(s.claims, tag)
+	}
+	s.mu.Unlock()
 	return nil
 }
 

@@ -49,9 +49,5 @@ func TestLiveClaimNotRestored(t *testing.T) {
 	if err := ch.Ack(ctx, d.Tag, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"unacked", "unacked_index"} {
-		if n, _ := rc.Exists(ctx, cfg.GlobalKeyPrefix+k).Result(); n != 0 {
-			t.Errorf("%s left after the ack", k)
-		}
-	}
+	unackedEmpty(t, ctx, cfg)
 }
