@@ -458,6 +458,9 @@ func (s *store) restoreOrphans(ctx context.Context) error {
 		return nil
 	}
 	c, err := s.rdb()
+	if err == nil {
+		tags, err = s.recorded(ctx, c, tags)
+	}
 	for i, tag := range tags {
 		if err == nil {
 			_, err = s.restore(ctx, c, tag, "")
@@ -470,6 +473,30 @@ func (s *store) restoreOrphans(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// recorded returns the tags that have a claim in unacked, in one HMGET per
+// thousand tags. Most orphans claimed nothing (a batch claim reserves up
+// to maxClaimBatch tags, and a lost reply orphans them all), and the claim
+// scripts record a claim in unacked, unacked_index and the claim queue
+// hash together, so a tag missing from unacked has nothing to restore.
+// On an error it returns every tag, for the next attempt.
+func (s *store) recorded(ctx context.Context, c goredis.UniversalClient, tags []string) ([]string, error) {
+	var out []string
+	for rest := tags; len(rest) > 0; {
+		n := min(len(rest), 1000)
+		vals, err := c.HMGet(ctx, s.keys.key(UnackedKey), rest[:n]...).Result()
+		if err != nil {
+			return tags, err
+		}
+		for i, v := range vals {
+			if v != nil {
+				out = append(out, rest[i])
+			}
+		}
+		rest = rest[n:]
+	}
+	return out, nil
 }
 
 // forget drops a live claim.
