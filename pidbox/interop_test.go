@@ -16,23 +16,32 @@ import (
 	"github.com/kelpmq/kelp/route"
 )
 
+// mailboxKinds are the mailbox exchange types the interop tests use:
+// Celery's fanout (PUB/SUB on Redis) and Kombu's default, direct (lists on
+// Redis).
+var mailboxKinds = []route.Kind{route.Fanout, route.Direct}
+
 // Kombu's Mailbox.multi_call reaches kelp nodes and gets their replies.
 func TestInteropKombuMultiCall(t *testing.T) {
 	for _, name := range brokertest.KombuBrokers {
-		t.Run(name, func(t *testing.T) { interopKombuMultiCall(t, brokertest.KombuOn(t, name, brokerConfig)) })
+		for _, kind := range mailboxKinds {
+			t.Run(name+"/"+string(kind), func(t *testing.T) {
+				interopKombuMultiCall(t, brokertest.KombuOn(t, name, brokerConfig), kind)
+			})
+		}
 	}
 }
 
-func interopKombuMultiCall(t *testing.T, b broker) {
+func interopKombuMultiCall(t *testing.T, b broker, kind route.Kind) {
 	url := b.URL()
 	c := b.Dial(t)
 	ns := namespace(t, c)
-	m := newMailbox(t, c, ns, pidbox.Config{Type: route.Fanout})
+	m := newMailbox(t, c, ns, pidbox.Config{Type: kind})
 	pingNodes(t, m, "kelp1", "kelp2")
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_multicall.py", url, ns, "2")
+	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_multicall.py", url, ns, "2", string(kind))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -73,19 +82,23 @@ func interopKombuMultiCall(t *testing.T, b broker) {
 // errors; a kelp Cast stops them.
 func TestInteropKombuNodes(t *testing.T) {
 	for _, name := range brokertest.KombuBrokers {
-		t.Run(name, func(t *testing.T) { interopKombuNodes(t, brokertest.KombuOn(t, name, brokerConfig)) })
+		for _, kind := range mailboxKinds {
+			t.Run(name+"/"+string(kind), func(t *testing.T) {
+				interopKombuNodes(t, brokertest.KombuOn(t, name, brokerConfig), kind)
+			})
+		}
 	}
 }
 
-func interopKombuNodes(t *testing.T, b broker) {
+func interopKombuNodes(t *testing.T, b broker, kind route.Kind) {
 	url := b.URL()
 	c := b.Dial(t)
 	ns := namespace(t, c)
-	m := newMailbox(t, c, ns, pidbox.Config{Type: route.Fanout})
+	m := newMailbox(t, c, ns, pidbox.Config{Type: kind})
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_nodes.py", url, ns, "py1", "py2")
+	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_nodes.py", url, ns, string(kind), "py1", "py2")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

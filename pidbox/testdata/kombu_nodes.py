@@ -1,6 +1,7 @@
 """Kombu pidbox nodes answering kelp calls.
 
-usage: kombu_nodes.py URL NAMESPACE HOSTNAME...
+usage: kombu_nodes.py URL NAMESPACE TYPE HOSTNAME...
+TYPE is the mailbox exchange type, fanout or direct.
 Listens as each HOSTNAME, prints "ready", and serves until every node got
 the cast 'shutdown' (or 20 s pass without a command).
 A global_keyprefix query option of URL becomes Kombu's transport option.
@@ -14,11 +15,11 @@ from kombu.pidbox import Mailbox
 
 url, _, query = sys.argv[1].partition('?')
 prefix = dict(parse_qsl(query)).get('global_keyprefix')
-ns, hostnames = sys.argv[2], sys.argv[3:]
+ns, kind, hostnames = sys.argv[2], sys.argv[3], sys.argv[4:]
 running = set(hostnames)
 
 with Connection(url, transport_options={'global_keyprefix': prefix} if prefix else {}) as conn:
-    mailbox = Mailbox(ns, type='fanout')(conn)
+    mailbox = Mailbox(ns, type=kind)(conn)
     consumers = []
     for hostname in hostnames:
         def ping(state, x=0, hostname=hostname):
