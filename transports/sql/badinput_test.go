@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/kelpmq/kelp/route"
 	"github.com/kelpmq/kelp/transports"
 	kelpsql "github.com/kelpmq/kelp/transports/sql"
@@ -97,6 +99,52 @@ func TestConnectFailures(t *testing.T) {
 			t.Errorf("Connect without CREATE privilege: %v, want a 403", err)
 		}
 	})
+}
+
+// TestReadOnlyUser: a user who may connect and read the tables but not
+// write them fails Connect with a 403 naming the table, instead of
+// connecting and then losing the connection at every publish.
+func TestReadOnlyUser(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, d := range []*database{postgres, mariadb} {
+		t.Run(d.name, func(t *testing.T) {
+			cfg := d.config(t)
+			dial(t, newConnector(t, cfg)) // the tables exist
+			admin := d.raw(t, cfg)
+			user := strings.TrimSuffix(cfg.TablePrefix, "_") + "_ro"
+			setup := []string{"CREATE ROLE " + user + " LOGIN", "GRANT USAGE, CREATE ON SCHEMA public TO " + user,
+				"GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + user}
+			cleanup := []string{"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + user,
+				"REVOKE ALL ON SCHEMA public FROM " + user, "DROP ROLE IF EXISTS " + user}
+			from, to := "postgres@", user+"@"
+			if cfg.Dialect == kelpsql.MySQL {
+				mc, err := mysql.ParseDSN(cfg.DSN)
+				if err != nil {
+					t.Fatal(err)
+				}
+				setup = []string{"CREATE USER '" + user + "'@'%'", "GRANT SELECT, CREATE ON `" + mc.DBName + "`.* TO '" + user + "'@'%'"}
+				cleanup = []string{"DROP USER IF EXISTS '" + user + "'@'%'"}
+				from = "root@"
+			}
+			t.Cleanup(func() {
+				for _, q := range cleanup {
+					_, _ = admin.ExecContext(context.Background(), q)
+				}
+			})
+			for _, q := range setup {
+				if _, err := admin.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg.DSN = strings.Replace(cfg.DSN, from, to, 1)
+			_, err := newConnector(t, cfg).Connect(ctx, transports.ConnectOptions{})
+			var te *transports.Error
+			if !errors.As(err, &te) || te.Code != 403 || !strings.Contains(err.Error(), cfg.TablePrefix+"messages") {
+				t.Errorf("Connect as a read-only user: %v, want a 403 naming the messages table", err)
+			}
+		})
+	}
 }
 
 // TestCorruptRow: a row whose meta is not kelp's JSON is moved aside, not

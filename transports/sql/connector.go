@@ -155,6 +155,10 @@ func (c *Connector) acquire(ctx context.Context) error {
 		_ = db.Close()
 		return connectError(ctx, "create schema", err)
 	}
+	if err := checkAccess(ctx, db, c.st.q); err != nil {
+		_ = db.Close()
+		return connectError(ctx, "check privileges", err)
+	}
 	c.st.db.Store(db)
 	c.maint = startMaintainer(c.st)
 	c.live = 1

@@ -36,6 +36,10 @@ type queries struct {
 
 	addBinding, removeBinding, listBindings  string
 	putExchange, deleteExchange, getExchange string
+
+	// access are statements that change nothing but need every privilege
+	// the transport uses on its tables (see checkAccess).
+	access []string
 }
 
 // Column types per dialect.
@@ -100,6 +104,16 @@ func newQueries(d Dialect, p string) *queries {
 	q.putExchange = `INSERT INTO ` + e + ` (name, definition) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET definition = excluded.definition`
 	q.deleteExchange = `DELETE FROM ` + e + ` WHERE name = ?`
 	q.getExchange = `SELECT definition FROM ` + e + ` WHERE name = ?`
+	for _, t := range []struct{ table, cols, set string }{
+		{m, "queue, prank, expires, meta, body", "lease_until = lease_until"},
+		{b, "id, exchange, queue, routing_key, args", "args = args"},
+		{e, "name, definition", "definition = definition"},
+	} {
+		q.access = append(q.access,
+			`INSERT INTO `+t.table+` (`+t.cols+`) SELECT `+t.cols+` FROM `+t.table+` WHERE 1 = 0`,
+			`UPDATE `+t.table+` SET `+t.set+` WHERE 1 = 0`,
+			`DELETE FROM `+t.table+` WHERE 1 = 0`)
+	}
 
 	switch d {
 	case Postgres:

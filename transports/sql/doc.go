@@ -94,7 +94,10 @@
 // connection. Errors follow the SPI: a database failure kills the Conn
 // with an error wrapping transports.ErrConnLost (conn then reconnects and
 // the unsettled deliveries return to their queues); refused credentials
-// or privileges at Connect are an *transports.Error with code 403;
+// or privileges at Connect are an *transports.Error with code 403 (Connect
+// checks, with statements that change nothing, that the user may SELECT,
+// INSERT, UPDATE and DELETE on the tables, so that a read-only user is
+// refused there rather than losing its connection at every publish);
 // broker-style errors come from package virtual.
 //
 // # Differences from a broker to know about

@@ -63,3 +63,17 @@ func migrate(ctx context.Context, db *stdsql.DB, q *queries, prefix string) (err
 	}
 	return nil
 }
+
+// checkAccess runs statements that change nothing but need every privilege
+// the transport uses on its tables (SELECT, INSERT, UPDATE, DELETE), so
+// that a user who may connect and read but not write fails Connect with a
+// 403 instead of losing its connection at the first publish, again and
+// again.
+func checkAccess(ctx context.Context, db *stdsql.DB, q *queries) error {
+	for _, stmt := range q.access {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("sql: check table privileges: %w", err)
+		}
+	}
+	return nil
+}
