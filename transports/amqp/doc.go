@@ -107,10 +107,16 @@
 // float64, time.Time (whole seconds), [Decimal], nested route.Table or
 // map[string]any, and []any. Converted on the way out: int, uint and uint64
 // (up to math.MaxInt64) to int64; json.Number to int64 or float64; named
-// types by their underlying kind; other slices and arrays to arrays; maps
+// types by their underlying kind; slices and arrays of bytes to []byte,
+// other slices and arrays to arrays; maps
 // with string keys to tables. Anything else (structs, pointers, channels,
-// funcs, uint64 above math.MaxInt64, nesting deeper than 64 levels) is an
-// [ErrInvalidArgument] error, never a panic. What comes back: every value
+// funcs, uint64 above math.MaxInt64) is an [ErrInvalidArgument] error,
+// never a panic; so is what amqp091-go could not read back or RabbitMQ
+// would close the channel or the connection for: nesting deeper than 32
+// levels, a table or array of more than 8192 entries, a NaN or an
+// infinity, headers whose properties do not fit one frame (frame_max),
+// and CC or BCC headers that are not arrays (RabbitMQ reads them as extra
+// routing keys, and removes BCC). What comes back: every value
 // with the Go type of its wire type, so int, uint, uint64 and json.Number
 // come back as int64, typed slices as []any, nested tables as route.Table,
 // decimals as [Decimal], timestamps as time.Time in the local zone, to the

@@ -20,11 +20,15 @@ import (
 // the package documentation).
 //
 // A missing exchange closes the channel asynchronously (the 404 shows in
-// Err); a header value with no AMQP type fails with [ErrInvalidArgument]
-// before anything is sent.
+// Err); a header value with no AMQP type, or headers RabbitMQ would close
+// the channel or the connection for (see checkPublishing), fail with
+// [ErrInvalidArgument] before anything is sent.
 func (ch *channel) Publish(ctx context.Context, p transports.Publishing) (uint64, error) {
 	msg, err := toPublishing(p.Message)
 	if err != nil {
+		return 0, err
+	}
+	if err := checkPublishing(msg, ch.c.ac.Config.FrameSize); err != nil {
 		return 0, err
 	}
 	if err := ch.Err(); err != nil {

@@ -42,9 +42,16 @@ func (d Decimal) String() string {
 	return digits
 }
 
-// maxTableDepth bounds the nesting of tables and arrays, so that a table
-// containing itself gives an error instead of exhausting the stack.
-const maxTableDepth = 64
+// Limits of what a table may hold: what amqp091-go reads back. Its reader
+// refuses tables and arrays nested deeper than 32 levels, or holding more
+// than 8192 entries, with a syntax error that closes the connection: a
+// message carrying such headers would kill the connection of every
+// consumer it reaches, again at each redelivery. The depth limit also
+// makes a table containing itself an error instead of a stack overflow.
+const (
+	maxTableDepth   = 32
+	maxTableEntries = 8192
+)
 
 // toAMQPTable converts a kelp table to the table amqp091-go writes. See the
 // package documentation for the value types it accepts. A nil or empty t
@@ -64,6 +71,9 @@ func toAMQPMap(m map[string]any, depth int) (amqp091.Table, error) {
 	if depth > maxTableDepth {
 		return nil, fmt.Errorf("tables nested deeper than %d levels", maxTableDepth)
 	}
+	if len(m) > maxTableEntries {
+		return nil, fmt.Errorf("table of %d entries, the limit is %d", len(m), maxTableEntries)
+	}
 	out := make(amqp091.Table, len(m))
 	for k, v := range m {
 		if len(k) > 255 {
@@ -82,8 +92,12 @@ func toAMQPMap(m map[string]any, depth int) (amqp091.Table, error) {
 // pass through; the others are mapped or refused.
 func toAMQPValue(v any, depth int) (any, error) {
 	switch v := v.(type) {
-	case nil, bool, string, []byte, int8, uint8, int16, uint16, int32, uint32, int64, float32, float64:
+	case nil, bool, string, []byte, int8, uint8, int16, uint16, int32, uint32, int64:
 		return v, nil
+	case float32:
+		return finite(float64(v), v)
+	case float64:
+		return finite(v, v)
 	case int:
 		// amqp091-go writes int as a 32-bit field, truncating larger values.
 		return int64(v), nil
@@ -105,7 +119,7 @@ func toAMQPValue(v any, depth int) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("json.Number %q is not a number", string(v))
 		}
-		return f, nil
+		return finite(f, f)
 	case route.Table:
 		return toAMQPMap(v, depth+1)
 	case map[string]any:
@@ -127,7 +141,7 @@ func toAMQPValue(v any, depth int) (any, error) {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return fromUint64(rv.Uint())
 	case reflect.Float32, reflect.Float64:
-		return rv.Float(), nil
+		return finite(rv.Float(), rv.Float())
 	case reflect.Slice, reflect.Array:
 		if rv.Type().Elem().Kind() == reflect.Uint8 {
 			b := make([]byte, rv.Len())
@@ -151,6 +165,9 @@ func toAMQPArray(n int, at func(int) any, depth int) ([]any, error) {
 	if depth+1 > maxTableDepth {
 		return nil, fmt.Errorf("arrays nested deeper than %d levels", maxTableDepth)
 	}
+	if n > maxTableEntries {
+		return nil, fmt.Errorf("array of %d entries, the limit is %d", n, maxTableEntries)
+	}
 	out := make([]any, n)
 	for i := range n {
 		w, err := toAMQPValue(at(i), depth+1)
@@ -160,6 +177,16 @@ func toAMQPArray(n int, at func(int) any, depth int) ([]any, error) {
 		out[i] = w
 	}
 	return out, nil
+}
+
+// finite returns v when f, its value, is finite. RabbitMQ cannot decode a
+// NaN or an infinity in a table (Erlang has no such floats): it closes the
+// connection with 541 INTERNAL_ERROR.
+func finite(f float64, v any) (any, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("float %v: RabbitMQ refuses NaN and infinities", f)
+	}
+	return v, nil
 }
 
 func fromUint64(u uint64) (any, error) {
