@@ -23,7 +23,11 @@
 //     notices: keep the downtime short). The broker is always started
 //     again when the test ends, even when it fails. Stopping a shared
 //     broker needs KELP_DISRUPTIVE=1 ([Disruptive]); such tests are named
-//     TestDisruptive* and .ci/run runs them serially, apart from the rest;
+//     TestDisruptive* and .ci/run runs them serially, apart from the rest.
+//     The shared Redis is never restarted; [OpenRedisServer] gives a
+//     Broker on a private redis-server (internal/redisproc, from a
+//     _test.go file), whose Stop and Start stop and start that server,
+//     and whose [RawRedis.Server] also kills it;
 //
 //   - [Broker.Link]: a network path with its own connector, which can be
 //     cut, black-holed (so that only heartbeats notice) and taken down

@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/kelpmq/kelp/conn"
 	"github.com/kelpmq/kelp/integration"
+	"github.com/kelpmq/kelp/internal/redisproc"
 	"github.com/kelpmq/kelp/route"
 )
 
@@ -224,7 +227,84 @@ func TestScenarioMatrix(t *testing.T) {
 			})
 		})
 	}
+	for _, sc := range redisServerFaults() {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Run("redis", func(t *testing.T) {
+				integration.NoLeaks(t)
+				runScenario(t, privateRedis(t), sc, &matrixFigures)
+			})
+		})
+	}
 	matrixFigures.Summary(t, "matrix")
+}
+
+// privateRedis starts a redis-server of the test's own (internal/redisproc)
+// that persists every write before answering (appendonly, appendfsync
+// always) and allows DEBUG, and returns a Broker on it: the faults of
+// redisServerFaults stop or pause the whole server, which the shared one
+// on 6379 must not see.
+func privateRedis(t *testing.T) integration.Broker {
+	srv := redisproc.Start(t, redisproc.Options{AppendOnly: true, Args: []string{"--enable-debug-command", "yes"}})
+	return integration.OpenRedisServer(t, srv)
+}
+
+// redisServer returns a client of the private server of a Broker made by
+// privateRedis.
+func redisServer(env *scenarioEnv) *goredis.Client {
+	return env.b.(integration.RawRedis).Client()
+}
+
+// redisServerFaults returns the faults that act on a whole redis-server:
+// they run on a private one (privateRedis).
+func redisServerFaults() []scenario {
+	pause := func(mode string) func(env *scenarioEnv, e uint64) outcome {
+		return func(env *scenarioEnv, e uint64) outcome {
+			ms := 1000 + env.rnd.IntN(1500)
+			if err := redisServer(env).Do(env.ctx, "CLIENT", "PAUSE", ms, mode).Err(); err != nil {
+				env.t.Fatalf("CLIENT PAUSE %d %s: %v", ms, mode, err)
+			}
+			env.probe() // waits on a paused server
+			return env.broke(e, fmt.Sprintf("a %d ms pause (%s)", ms, mode))
+		}
+	}
+	return []scenario{
+		{name: "client pause write", faults: 2, inject: pause("WRITE")},
+		{name: "client pause all", faults: 2, inject: pause("ALL")},
+		{name: "debug sleep", faults: 2, inject: func(env *scenarioEnv, e uint64) outcome {
+			// Up to 3 s: longer than the Link's 2 s socket timeout, which
+			// then breaks the connection, or shorter, which only stalls it.
+			d := time.Duration(500+env.rnd.IntN(2500)) * time.Millisecond
+			slept := make(chan error, 1)
+			go func() { // owned by this injection, which waits for it
+				slept <- redisServer(env).Do(env.ctx, "DEBUG", "SLEEP", d.Seconds()).Err()
+			}()
+			env.probe() // queued behind the sleep, or done just before it
+			if err := <-slept; err != nil {
+				env.t.Fatalf("DEBUG SLEEP %v: %v", d, err)
+			}
+			return env.broke(e, fmt.Sprintf("a %v sleep", d))
+		}},
+		{name: "server restart", faults: 1, inject: func(env *scenarioEnv, e uint64) outcome {
+			env.b.Stop(env.t) // SIGTERM: Redis writes its append-only file and exits
+			env.probe()
+			if err := env.w.WaitLost(env.ctx, e); err != nil {
+				env.t.Fatal(err)
+			}
+			env.b.Start(env.t)
+			return breaks
+		}},
+		{name: "server crash", faults: 1, inject: func(env *scenarioEnv, e uint64) outcome {
+			srv := env.b.(integration.RawRedis).Server()
+			srv.Kill() // SIGKILL: what Redis answered is in its append-only file
+			env.probe()
+			err := env.w.WaitLost(env.ctx, e)
+			srv.Start()
+			if err != nil {
+				env.t.Fatal(err)
+			}
+			return breaks
+		}},
+	}
 }
 
 // disruptiveFigures collects the figures of TestDisruptiveMatrix.

@@ -93,6 +93,9 @@ type RawRedis interface {
 	// Prefix returns the global key prefix of the test's keys: keys
 	// behind it are deleted when the test ends.
 	Prefix() string
+	// Server returns the private server of a Broker of
+	// [OpenRedisServer], nil on the shared one.
+	Server() RedisServer
 }
 
 // redisBroker is the Redis target. Each test gets its own global key
@@ -102,11 +105,46 @@ type redisBroker struct {
 	cfg   redis.Config
 	ctr   *redis.Connector
 	admin *goredis.Client
+	srv   RedisServer // nil on the shared server
+	// stopped: srv was stopped by Stop and not started again.
+	stopped bool
+}
+
+// RedisServer is a private redis-server that a test owns and may stop
+// (internal/redisproc.Server is one).
+type RedisServer interface {
+	// URL returns the server's redis:// URL.
+	URL() string
+	// Stop stops the server (SIGTERM), Kill as a crash would (SIGKILL);
+	// Start starts it again on the same port, returning once it answers.
+	// Data survives when the server persists.
+	Stop()
+	Kill()
+	Start()
+}
+
+// OpenRedisServer returns a Broker on srv, a private redis-server of the
+// test: as the Redis target, and [Broker.Stop] and [Broker.Start] stop
+// and start srv (a node restart, not disruptive since nothing else uses
+// srv). Messages survive the restart only if srv persists them.
+func OpenRedisServer(t testing.TB, srv RedisServer) Broker {
+	t.Helper()
+	cfg, err := redis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := openRedisConfig(t, cfg)
+	r.srv = srv
+	return r
 }
 
 func openRedis(t testing.TB) Broker {
 	t.Helper()
-	cfg := RedisConfig(t)
+	return openRedisConfig(t, RedisConfig(t))
+}
+
+func openRedisConfig(t testing.TB, cfg redis.Config) *redisBroker {
+	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	cfg.GlobalKeyPrefix = "kelp.it:" + hex.EncodeToString(b[:]) + ":"
@@ -134,6 +172,8 @@ var _ RawRedis = (*redisBroker)(nil)
 func (r *redisBroker) Client() *goredis.Client { return r.admin }
 
 func (r *redisBroker) Prefix() string { return r.cfg.GlobalKeyPrefix }
+
+func (r *redisBroker) Server() RedisServer { return r.srv }
 
 // deleteKeys deletes every key behind the test's prefix.
 func (r *redisBroker) deleteKeys(ctx context.Context) error {
@@ -210,17 +250,30 @@ func (r *redisBroker) CloseConnections(t testing.TB, name string) int {
 	return min(killed, 1)
 }
 
-// Stop is not supported on Redis yet: a redis-server restart loses every
-// message when the server does not persist (as on CI), and CLIENT PAUSE
-// does not refuse connections. The test is skipped.
+// Stop stops a private server ([OpenRedisServer]). The shared server is
+// not restarted: a restart of a redis-server without persistence (as on
+// CI) loses every message, so the test is skipped.
 func (r *redisBroker) Stop(t testing.TB) {
 	t.Helper()
-	Disruptive(t)
-	t.Skip("redis: no node restart fault yet (a restart of a non-persistent redis-server loses every message)")
+	if r.srv == nil {
+		Disruptive(t)
+		t.Skip("redis: the shared server is not restarted (without persistence it loses every message); see OpenRedisServer")
+	}
+	if !r.stopped {
+		r.stopped = true
+		r.srv.Stop()
+		t.Cleanup(func() { r.Start(t) }) // before the keys are deleted
+	}
 }
 
-// Start does nothing: Stop is not supported.
-func (r *redisBroker) Start(testing.TB) {}
+// Start starts a private server again after Stop; it does nothing
+// otherwise.
+func (r *redisBroker) Start(testing.TB) {
+	if r.stopped {
+		r.stopped = false
+		r.srv.Start()
+	}
+}
 
 // Alarm skips t: Redis has no resource alarm that blocks publishers (its
 // maxmemory refuses writes with an error instead).
