@@ -62,7 +62,7 @@ type badEnv struct {
 // queue's dead-letter queue, never silently dropped and never blocking
 // the queue.
 func TestBadInput(t *testing.T) {
-	rows := append(urlRows(), append(topologyRows(), append(messageRows(), redisRows()...)...)...)
+	rows := append(urlRows(), append(tlsMismatchRows(), append(topologyRows(), append(messageRows(), redisRows()...)...)...)...)
 	integration.Run(t, func(t *testing.T, b integration.Broker) {
 		ctx := integration.Ctx(t, 3*time.Minute)
 		cfg, w := integration.Config(t, "badinput")
@@ -118,6 +118,8 @@ func matches(err error, want any) bool {
 		return errors.As(err, w.target)
 	case fast:
 		return !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, conn.ErrTimeout)
+	case says:
+		return strings.Contains(err.Error(), string(w))
 	}
 	return errors.Is(err, want.(error))
 }
