@@ -62,9 +62,9 @@
 //
 // The matrix (matrix_test.go) runs every fault on every transport at
 // moments drawn from a seeded source: [Seed] logs the seed, KELP_SEED
-// replays it, and [Rand] derives each subtest's draws from it and the
-// subtest's name. KELP_SOAK=1 ([Soak]) runs longer streams with more
-// faults. [Figures] collects what each scenario observed and logs a
+// replays it, and [Rand] derives each subtest's draws from it, the
+// subtest's name and its repetition (go test -count). KELP_SOAK=1
+// ([Soak]) runs longer streams with more faults. [Figures] collects what each scenario observed and logs a
 // summary (scenarios, faults, messages, lost, duplicates, time to recover
 // p50/p99); KELP_REPORT names a file that receives it as Markdown rows.
 //

@@ -49,14 +49,29 @@ func Seed(t testing.TB) uint64 {
 	return s
 }
 
-// Rand returns a random source for t derived from the run's seed and t's
-// name, so that a subtest draws the same values whatever ran before it.
+// Rand returns a random source for t derived from the run's seed, t's
+// name and how many times a test of that name asked before in this run
+// (go test -count=n), so that a subtest draws the same values whatever
+// other tests ran before it, and each repetition draws new ones.
 func Rand(t testing.TB) *rand.Rand {
 	var h uint64 = 14695981039346656037 // FNV-1a of the name
 	for _, c := range []byte(t.Name()) {
 		h = (h ^ uint64(c)) * 1099511628211
 	}
-	return rand.New(rand.NewPCG(seed(), h))
+	draws.mu.Lock()
+	if draws.n == nil {
+		draws.n = make(map[string]uint64)
+	}
+	rep := draws.n[t.Name()]
+	draws.n[t.Name()]++
+	draws.mu.Unlock()
+	return rand.New(rand.NewPCG(seed()+rep, h))
+}
+
+// draws counts the calls of Rand per test name.
+var draws struct {
+	mu sync.Mutex
+	n  map[string]uint64
 }
 
 // Figures collects what scenarios observed, for the summary a matrix run
