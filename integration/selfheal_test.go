@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"cmp"
 	"context"
 	"testing"
 	"time"
@@ -17,7 +18,9 @@ type fault struct {
 	// link: connect through a Link (network faults) instead of directly.
 	link bool
 	// at lists the numbers of acked messages at which to inject.
-	at     []int
+	at []int
+	// rate is the stream's rate in messages per second; 0 means 600.
+	rate   int
 	inject func(t *testing.T, ctx context.Context, env *faultEnv, e uint64)
 }
 
@@ -43,6 +46,9 @@ func TestSelfHealing(t *testing.T) {
 		{
 			name: "broker closes the connection",
 			at:   []int{400, 1400},
+			// rabbitmqctl takes seconds on a loaded machine: a slower
+			// stream still runs when the second kill is due.
+			rate: 300,
 			inject: func(t *testing.T, ctx context.Context, env *faultEnv, e uint64) {
 				closeConnection(t, ctx, env.b, env.c, env.w, env.cfg.Name)
 			},
@@ -120,7 +126,7 @@ func runFault(t *testing.T, b integration.Broker, f fault) {
 	}
 	c := integration.Open(t, ctr, cfg)
 	env.c = c
-	s := integration.Stream{Messages: 2400, Rate: 600}
+	s := integration.Stream{Messages: 2400, Rate: cmp.Or(f.rate, 600)}
 	flow := s.Start(ctx, t, c, b.Queue(t, "selfheal"))
 	for _, at := range f.at {
 		p := flow.WaitAcked(ctx, at)
