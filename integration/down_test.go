@@ -15,9 +15,6 @@ import (
 // deadline with an error matching context.DeadlineExceeded.
 func TestPublishWhileBrokerDown(t *testing.T) {
 	integration.Run(t, func(t *testing.T, b integration.Broker) {
-		if b.Transport() == "redis" {
-			t.Skip("redis: an idle connection notices a dead server only at its next command (no heartbeat); see RELIABILITY.md")
-		}
 		ctx := integration.Ctx(t, 60*time.Second)
 		link := b.Link(t)
 		cfg, w := integration.Config(t, "down")

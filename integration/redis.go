@@ -35,6 +35,11 @@ const RedisDB = 9
 // through a [Link], so that a black hole is noticed within it.
 const LinkSocketTimeout = 2 * time.Second
 
+// LinkHealthCheck is the health-check interval of Redis connections made
+// through a [Link]: with [LinkSocketTimeout], an idle connection notices a
+// dead server within about 3 s.
+const LinkHealthCheck = time.Second
+
 // redisProbe remembers, for the whole test binary, whether Redis answered.
 var redisProbe struct {
 	once sync.Once
@@ -284,7 +289,8 @@ func (r *redisBroker) Alarm(t testing.TB) func() {
 }
 
 // Link returns a [Proxy] to Redis whose connector has socket timeouts of
-// [LinkSocketTimeout], so that a black hole kills the connection.
+// [LinkSocketTimeout] and a health check every [LinkHealthCheck], so that
+// a black hole or a dead server kills even an idle connection.
 func (r *redisBroker) Link(t testing.TB) Link {
 	t.Helper()
 	if r.cfg.Network == "unix" {
@@ -299,6 +305,9 @@ func (r *redisBroker) Link(t testing.TB) Link {
 	cfg.Addr = p.Addr()
 	cfg.SocketTimeout = LinkSocketTimeout
 	cfg.SocketConnectTimeout = 3 * time.Second
+	// An idle connection notices a dead server by the health check, as
+	// AMQP's do by heartbeats.
+	cfg.HealthCheckInterval = LinkHealthCheck
 	ctr, err := redis.NewConnector(cfg)
 	if err != nil {
 		t.Fatal(err)
