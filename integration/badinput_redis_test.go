@@ -54,9 +54,10 @@ func (env *badEnv) injected(t *testing.T, raw, aside string) error {
 	if err := rc.LPush(env.ctx, prefix+env.q.Name, raw).Err(); err != nil {
 		t.Fatal(err)
 	}
-	// One delivery at a time: with more, the consumer may claim the bad
-	// element before the ack of "before" is done, and the reconnect it
-	// causes makes that ack stale and "before" come again.
+	// One delivery at a time, so that the consumer reaches the bad element
+	// only once "before" is acked: what happens to it cannot disturb the
+	// messages around it (when a bad element cost a reconnect, a claim made
+	// ahead made the ack of "before" stale and "before" came again).
 	one := conn.WithPrefetch(1)
 	if aside == "" {
 		env.publish(t, "middle")
