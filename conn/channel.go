@@ -121,6 +121,7 @@ func (c *channel) run(ctx context.Context) error {
 				continue
 			}
 			c.resolve(cf)
+			c.resolveReady()
 		case rt, ok := <-c.returns:
 			if !ok {
 				c.returns = nil
@@ -155,6 +156,24 @@ func (c *channel) resolve(cf transports.Confirmation) {
 		err = ErrNacked
 	}
 	r <- err
+}
+
+// resolveReady resolves the confirmations that are already waiting, a
+// bounded number of them, without going back to the select of run for
+// each: confirmations come in bursts.
+func (c *channel) resolveReady() {
+	for range 64 {
+		select {
+		case cf, ok := <-c.confirms:
+			if !ok {
+				c.confirms = nil
+				return
+			}
+			c.resolve(cf)
+		default:
+			return
+		}
+	}
 }
 
 // drainConfirms resolves the confirmations the driver delivered before

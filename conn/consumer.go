@@ -43,6 +43,7 @@ type Consumer struct {
 
 	outstanding atomic.Int64  // delivered to the user and not settled
 	settled     chan struct{} // pinged (never blocking) on each settle
+	onSettle    func()        // settledOne, made once rather than per delivery
 
 	drainOnce sync.Once
 	drainCh   chan struct{} // closed by Drain: cancel, deliver what is buffered
@@ -117,6 +118,7 @@ func (c *Connection) Consume(ctx context.Context, queues []route.Queue, opts ...
 		subsEnded: make(chan struct{}),
 		ready:     make(chan error, 1),
 	}
+	cons.onSettle = cons.settledOne
 	for _, q := range queues {
 		cq := consumerQueue{def: q}
 		switch {
@@ -540,7 +542,7 @@ func (cons *Consumer) forward(sub transports.Subscription, ch *channel, out chan
 				ended <- sub.Err()
 				return
 			}
-			d := cons.c.newDelivery(td, ch, cons.accept, cons.opts.noAck, cons.settledOne)
+			d := cons.c.newDelivery(td, ch, cons.accept, cons.opts.noAck, cons.onSettle)
 			if cons.poison(&d) {
 				continue
 			}

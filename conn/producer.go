@@ -45,26 +45,35 @@ func (p *Producer) Publish(ctx context.Context, body any, opts ...PublishOption)
 	if p.err != nil {
 		return p.err
 	}
-	o, err := p.base.apply(opts)
-	if err != nil {
-		return err
+	// Without per-call options the defaults are used as they are: apply
+	// hands its copy to the options by pointer, which moves it to the heap.
+	o := p.base
+	if len(opts) > 0 {
+		var err error
+		if o, err = p.base.apply(opts); err != nil {
+			return err
+		}
 	}
 	pub, err := p.c.buildPublishing(o, body)
 	if err != nil {
 		return err
 	}
-	once := func(ctx context.Context) error {
-		for _, e := range o.declare {
-			if err := p.c.MaybeDeclare(ctx, e); err != nil {
-				return err
-			}
-		}
-		return p.c.publish(ctx, pub, o.failFast)
-	}
 	if o.retry == nil {
-		return once(ctx)
+		return p.c.publishOnce(ctx, o.declare, pub, o.failFast)
 	}
-	return p.c.Ensure(ctx, *o.retry, once)
+	return p.c.Ensure(ctx, *o.retry, func(ctx context.Context) error {
+		return p.c.publishOnce(ctx, o.declare, pub, o.failFast)
+	})
+}
+
+// publishOnce declares what the publish asked for, then publishes once.
+func (c *Connection) publishOnce(ctx context.Context, declare []Entity, pub transports.Publishing, failFast bool) error {
+	for _, e := range declare {
+		if err := c.MaybeDeclare(ctx, e); err != nil {
+			return err
+		}
+	}
+	return c.publish(ctx, pub, failFast)
 }
 
 // buildPublishing serializes and compresses body and fills in the
