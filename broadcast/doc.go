@@ -20,7 +20,8 @@
 // They are Kombu's (kombu.common.Broadcast), so kelp and Python peers can
 // share a broadcast: a durable fanout exchange named after the broadcast
 // ([Exchange]); for each subscriber a durable, auto-delete queue named
-// "bcast.<uuid4>", bound to it ([Queue]). [WithQueue] names the queue
+// "bcast.<uuid4>", bound to it ([Queue]). Sharing with Kombu's Broadcast
+// is tested both ways on RabbitMQ and Redis. [WithQueue] names the queue
 // instead, shared by every subscriber using that name (they then take
 // turns, as workers do); [WithUnique] makes such a name unique again
 // ("<name>.<uuid4>").

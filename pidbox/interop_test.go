@@ -1,7 +1,6 @@
 package pidbox_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -98,28 +97,7 @@ func interopKombuNodes(t *testing.T, b broker, kind route.Kind) {
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_nodes.py", url, ns, string(kind), "py1", "py2")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			_ = cmd.Process.Kill()
-		}
-		if err := cmd.Wait(); err != nil && stopped {
-			t.Errorf("kombu nodes: %v\n%s", err, stderr.String())
-		}
-	}()
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
-		t.Fatalf("kombu nodes said %q (%v)\n%s", line, err, stderr.String())
-	}
+	py := brokertest.StartPeer(t, ctx, "testdata/kombu_nodes.py", url, ns, string(kind), "py1", "py2")
 
 	rs, err := m.MultiCall(ctx, "ping", map[string]int{"x": 3}, 2)
 	if err != nil || !slices.Equal(nodesOf(rs), []string{"py1", "py2"}) {
@@ -144,5 +122,7 @@ func interopKombuNodes(t *testing.T, b broker, kind route.Kind) {
 	if err := m.Cast(ctx, []string{"py1", "py2"}, "shutdown", nil); err != nil {
 		t.Fatal(err)
 	}
-	stopped = true
+	if err := py.Wait(); err != nil {
+		t.Errorf("kombu nodes: %v", err)
+	}
 }

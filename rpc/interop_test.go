@@ -1,7 +1,6 @@
 package rpc_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -92,24 +91,12 @@ func interopKombuServer(t *testing.T, b broker) {
 
 	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, brokertest.Python, "testdata/kombu_rpc_server.py", url, q.Name, "2")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	py := brokertest.StartPeer(t, ctx, "testdata/kombu_rpc_server.py", url, q.Name, "2")
 	defer func() {
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("kombu server: %v\n%s", err, stderr.String())
+		if err := py.Wait(); err != nil {
+			t.Errorf("kombu server: %v", err)
 		}
 	}()
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
-		t.Fatalf("kombu server said %q (%v)\n%s", line, err, stderr.String())
-	}
 
 	cl := newClient(t, c)
 	for _, tc := range tests {

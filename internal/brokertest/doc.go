@@ -27,7 +27,8 @@
 // call [Broker.Open] inside their subtests.
 // [Kombu] and [KombuOn] open RabbitMQ or Redis for a test whose peer is
 // Python's Kombu, run with [Python], and skip when that interpreter lacks
-// kombu (or redis-py).
+// kombu (or redis-py); [StartPeer] runs such a peer that says "ready"
+// before the test goes on, and kills it if the test ends first.
 //
 // # Ownership
 //
