@@ -1,0 +1,62 @@
+package redis_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kelpmq/kelp/conn"
+	"github.com/kelpmq/kelp/internal/redisproc"
+	"github.com/kelpmq/kelp/transports/redis"
+)
+
+// TestRestartServer restarts a private redis-server (append-only file,
+// fsync always) in the middle of a stream of confirmed publishes and a
+// consumer, once with SIGTERM and once with SIGKILL, each time starting
+// it again on the same port: the Connection reconnects, the consumer
+// resumes on the same Go channel, and every confirmed publish is
+// delivered at least once (claims whose settle was lost with the server
+// go back to their queue when the Connection is back). goleak (TestMain)
+// checks that nothing leaks.
+func TestRestartServer(t *testing.T) {
+	for _, how := range []string{"sigterm", "sigkill"} {
+		t.Run(how, func(t *testing.T) {
+			s := redisproc.Start(t, redisproc.Options{AppendOnly: true})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cfg := redis.Config{Addr: s.Addr(), SocketTimeout: time.Second, SocketConnectTimeout: time.Second}
+			c, err := conn.Open(ctx, newConnector(t, cfg), conn.Config{Name: "kelp-restart",
+				Reconnect: conn.Backoff{Initial: 50 * time.Millisecond, Max: 300 * time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(context.Background()) // on failure; Close is idempotent
+			restarts := 0
+			stream(t, ctx, c, "restart", 1200, []int{300, 800}, func() {
+				epoch := c.Epoch()
+				if how == "sigterm" {
+					s.Restart()
+				} else {
+					s.Kill()
+					s.Start()
+				}
+				restarts++
+				t.Logf("restart %d (%s) at epoch %d", restarts, how, epoch)
+			})
+			if restarts != 2 {
+				t.Errorf("%d restarts, want 2", restarts)
+			}
+			if c.Epoch() < 3 {
+				t.Errorf("epoch %d after two restarts, want at least 3 (a reconnect each)", c.Epoch())
+			}
+			if err := c.Close(ctx); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			rc := s.Client()
+			defer rc.Close()
+			if n, err := rc.HLen(ctx, redis.UnackedKey).Result(); err != nil || n != 0 {
+				t.Errorf("%d messages left unacked after Close (%v)", n, err)
+			}
+		})
+	}
+}
