@@ -111,6 +111,10 @@ func (c *Connector) Connect(ctx context.Context, opts transports.ConnectOptions)
 	if err := c.acquire(ctx, opts); err != nil {
 		return nil, err
 	}
+	// A reconnect follows a failure that may have lost replies: put their
+	// claims back now rather than at the maintainer's next tick, so that
+	// the reconnected consumers find them.
+	c.restoreOrphans(ctx)
 	vc, err := c.broker.Connect(ctx, opts)
 	if err != nil {
 		c.release()
@@ -145,6 +149,7 @@ func (c *Connector) acquire(ctx context.Context, opts transports.ConnectOptions)
 		return connectError(ctx, err)
 	}
 	c.st.client.Store(&liveClient{client})
+	c.st.orphanStaleClaims()
 	c.maint = startMaintainer(c.st)
 	c.beat = startHeartbeat(c.cfg, client, c.logger, func(err error) { c.broker.DropConnections("", err) })
 	c.live = 1

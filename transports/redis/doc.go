@@ -99,9 +99,11 @@
 //     in one atomic step, under a tag the process chose before the call,
 //     and settling (ack, reject, requeue) is one script too. When the
 //     script's reply is lost (a killed connection, a cancelled consume),
-//     the process restores that tag's claim, if there is one, within one
-//     maintenance tick or when its last Conn ends, instead of leaving it
-//     to the visibility timeout. A consumer killed at any instant leaves each message
+//     the process restores that tag's claim, if there is one, at its next
+//     Connect (the reconnect that follows the failure), within one
+//     maintenance tick, or when its last Conn ends, instead of leaving it
+//     to the visibility timeout; so does a claim a consumer could not
+//     settle because its Conn was gone. A consumer killed at any instant leaves each message
 //     either in its queue or in unacked, from where it is restored.
 //   - A live process refreshes the unacked_index score of its claims
 //     several times per visibility timeout, so neither kelp's nor Kombu's

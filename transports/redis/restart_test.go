@@ -46,16 +46,28 @@ func TestRestartServer(t *testing.T) {
 			if restarts != 2 {
 				t.Errorf("%d restarts, want 2", restarts)
 			}
-			if c.Epoch() < 3 {
-				t.Errorf("epoch %d after two restarts, want at least 3 (a reconnect each)", c.Epoch())
-			}
+			// A restart while nothing was in flight goes unnoticed: the
+			// pool drops its dead idle connections and dials again. So
+			// the epoch is not checked; what matters is that nothing is
+			// lost.
 			if err := c.Close(ctx); err != nil {
 				t.Errorf("Close: %v", err)
 			}
+			// The Connector settles what is left (claims whose reply was
+			// lost go back to their queue) once its last Conn is gone,
+			// just after Close returns: poll the server.
 			rc := s.Client()
 			defer rc.Close()
-			if n, err := rc.HLen(ctx, redis.UnackedKey).Result(); err != nil || n != 0 {
-				t.Errorf("%d messages left unacked after Close (%v)", n, err)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				n, err := rc.HLen(ctx, redis.UnackedKey).Result()
+				if err == nil && n == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d messages still unacked 5 s after Close (%v)", n, err)
+				}
+				time.Sleep(20 * time.Millisecond) // an external process: poll
 			}
 		})
 	}
