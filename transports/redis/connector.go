@@ -168,7 +168,9 @@ func (c *Connector) release() {
 	c.beat = nil
 	c.maint.stop()
 	c.maint = nil
-	// Claims whose reply was lost go back now, while there is a client.
+	// Claims whose reply was lost go back now, while there is a client,
+	// and so do live claims: with no Conn left, nothing will settle them.
+	c.st.orphanStaleClaims()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if err := c.st.restoreOrphans(ctx); err != nil {
 		c.logger.Warn("redis: restoring claims whose reply was lost failed; the visibility timeout will", "err", err)

@@ -28,7 +28,10 @@ type receiver struct {
 	grew chan struct{} // receives after each new body (never blocks)
 }
 
-func receive(t *testing.T, ctx context.Context, cons *conn.Consumer) (*receiver, <-chan error) {
+// receive starts a goroutine that acks every delivery of cons until ctx
+// ends or cons does, and calls onNew (if not nil), on that goroutine,
+// with the number of distinct bodies after each new one.
+func receive(t *testing.T, ctx context.Context, cons *conn.Consumer, onNew func(int)) (*receiver, <-chan error) {
 	r := &receiver{seen: map[string]int{}, grew: make(chan struct{}, 1)}
 	errc := make(chan error, 1)
 	go func() {
@@ -41,7 +44,11 @@ func receive(t *testing.T, ctx context.Context, cons *conn.Consumer) (*receiver,
 			_ = d.Ack(ctx) // an ack lost to a fault makes a duplicate, never a loss
 			r.mu.Lock()
 			r.seen[string(d.Body)]++
+			n, isNew := len(r.seen), r.seen[string(d.Body)] == 1
 			r.mu.Unlock()
+			if isNew && onNew != nil {
+				onNew(n)
+			}
 			select {
 			case r.grew <- struct{}{}:
 			default:
@@ -138,7 +145,7 @@ func TestSentinel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cons.Stop()
-	r, errc := receive(t, ctx, cons)
+	r, errc := receive(t, ctx, cons, nil)
 	for r.count() < 100 {
 		select {
 		case <-r.grew:

@@ -2,11 +2,14 @@ package redis_test
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/kelpmq/kelp/conn"
 	"github.com/kelpmq/kelp/internal/redisproc"
+	"github.com/kelpmq/kelp/route"
 	"github.com/kelpmq/kelp/transports/redis"
 )
 
@@ -31,8 +34,21 @@ func TestRestartServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close(context.Background()) // on failure; Close is idempotent
+			if _, err := c.DeclareQueue(ctx, route.Queue{Name: "restart", Durable: true}); err != nil {
+				t.Fatal(err)
+			}
+			cons, err := c.Consume(ctx, conn.QueueNames("restart"), conn.WithPrefetch(20))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cons.Stop()
 			restarts := 0
-			stream(t, ctx, c, "restart", 1200, []int{300, 800}, func() {
+			// The restarts happen on the receiving goroutine, after the
+			// 300th and the 800th distinct message.
+			r, errc := receive(t, ctx, cons, func(n int) {
+				if n != 300 && n != 800 {
+					return
+				}
 				epoch := c.Epoch()
 				if how == "sigterm" {
 					s.Restart()
@@ -43,6 +59,15 @@ func TestRestartServer(t *testing.T) {
 				restarts++
 				t.Logf("restart %d (%s) at epoch %d", restarts, how, epoch)
 			})
+			confirmed := publishConcurrently(t, ctx, c, "restart", 1200, 4)
+			r.waitFor(t, ctx, "confirmed", confirmed)
+			select {
+			case err := <-errc:
+				t.Fatalf("consumer: %v", err)
+			default:
+			}
+			cons.Stop()
+			t.Logf("%d confirmed, %d distinct received, epoch %d", len(confirmed), r.count(), c.Epoch())
 			if restarts != 2 {
 				t.Errorf("%d restarts, want 2", restarts)
 			}
@@ -71,4 +96,31 @@ func TestRestartServer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// publishConcurrently publishes n messages to queue from workers
+// goroutines, each confirmed and retried through faults, and returns the
+// bodies of those confirmed (all of them unless ctx ended).
+func publishConcurrently(t *testing.T, ctx context.Context, c *conn.Connection, queue string, n, workers int) []string {
+	t.Helper()
+	p := c.Producer(conn.WithRoutingKey(queue), retry)
+	var mu sync.Mutex
+	var confirmed []string
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				body := strconv.Itoa(i)
+				if err := p.Publish(ctx, []byte(body)); err != nil {
+					t.Errorf("publish %s: %v", body, err)
+					continue
+				}
+				mu.Lock()
+				confirmed = append(confirmed, body)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return confirmed
 }

@@ -2,14 +2,14 @@ package redis
 
 import "context"
 
-// This file holds what the Connector does to the store when a Conn
-// connects: a session (the time one client is live, from the first Conn
-// to the last) starts with its stale claims made orphans, and every
-// Connect restores the orphans.
+// This file holds what the Connector does to the store around Conns: a
+// session (the time one client is live, from the first Conn to the last)
+// starts and ends with its stale claims made orphans, and every Connect
+// restores the orphans.
 
 // orphanStaleClaims turns every live claim into an orphan. It runs when a
-// session starts, while no Conn is live: a claim still recorded then
-// belongs to a Conn of an earlier session that could not settle it,
+// session starts and when it ends, while no Conn is live: a claim still
+// recorded then belongs to a dead Conn that could not settle it,
 // typically a consumer's pump that claimed a message as its Conn died and
 // tried to requeue it after the client was closed. Left among the live
 // claims it would be refreshed forever and never restored while this
