@@ -17,9 +17,7 @@ import (
 // replies reach the amq.rabbitmq.reply-to address with the request's
 // correlation id and serializer.
 func TestInteropKombuClient(t *testing.T) {
-	for _, name := range brokertest.KombuBrokers {
-		t.Run(name, func(t *testing.T) { interopKombuClient(t, brokertest.KombuOn(t, name, brokerConfig)) })
-	}
+	brokertest.RunKombu(t, brokerConfig, interopKombuClient)
 }
 
 func interopKombuClient(t *testing.T, b broker) {
@@ -71,9 +69,7 @@ func interopKombuClient(t *testing.T, b broker) {
 
 // A kelp client calls a Kombu server that answers with send_reply.
 func TestInteropKombuServer(t *testing.T) {
-	for _, name := range brokertest.KombuBrokers {
-		t.Run(name, func(t *testing.T) { interopKombuServer(t, brokertest.KombuOn(t, name, brokerConfig)) })
-	}
+	brokertest.RunKombu(t, brokerConfig, interopKombuServer)
 }
 
 func interopKombuServer(t *testing.T, b broker) {

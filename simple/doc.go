@@ -18,13 +18,15 @@
 // exclusive queue with a non-durable, auto-delete exchange, transient
 // messages, and no-ack consumption. [New] takes any named [route.Queue].
 // The topology is declared through the [conn.Connection], which replays
-// it after every reconnect.
+// it after every reconnect. A kelp Queue and a Kombu SimpleQueue of the
+// same name are one queue (tested both ways on RabbitMQ and Redis).
 //
 // # Getting messages
 //
 // [Queue.Get] blocks until a message arrives or its ctx ends; it runs a
 // consumer (started by the first Get, with prefetch 1 unless
-// [WithPrefetch] says otherwise) that survives reconnects.
+// [WithPrefetch] says otherwise) that survives reconnects and keeps
+// taking its prefetch from the queue until [Queue.Close], as Kombu's does.
 // [Queue.TryGet] polls with basic.get. Both return a [conn.Delivery],
 // which must be settled (Ack, Reject, Requeue) unless the queue is
 // no-ack. No message: [ErrEmpty], which also matches

@@ -25,7 +25,7 @@
 // [Run] runs a function as one subtest per broker, each checked for
 // goroutine leaks. Packages whose tests loop over [Brokers] themselves
 // call [Broker.Open] inside their subtests.
-// [Kombu] and [KombuOn] open RabbitMQ or Redis for a test whose peer is
+// [Kombu] and [KombuOn] ([RunKombu] for one subtest each) open RabbitMQ or Redis for a test whose peer is
 // Python's Kombu, run with [Python], and skip when that interpreter lacks
 // kombu (or redis-py); [StartPeer] runs such a peer that says "ready"
 // before the test goes on, and kills it if the test ends first.

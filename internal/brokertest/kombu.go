@@ -40,3 +40,12 @@ func KombuOn(t testing.TB, name string, cfg Config) *Target {
 	}
 	return b
 }
+
+// RunKombu runs fn as one subtest per broker of [KombuBrokers], each on
+// the Target that [KombuOn] opens for it.
+func RunKombu(t *testing.T, cfg Config, fn func(t *testing.T, tg *Target)) {
+	t.Helper()
+	for _, name := range KombuBrokers {
+		t.Run(name, func(t *testing.T) { fn(t, KombuOn(t, name, cfg)) })
+	}
+}
