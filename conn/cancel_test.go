@@ -165,3 +165,38 @@ func TestCancelAfterStop(t *testing.T) {
 		t.Fatalf("Cancel after Stop: %v", err)
 	}
 }
+
+// Cancel while the connection is reconnecting waits for it (bounded by
+// its ctx); once it returns, the consumer does not subscribe again.
+func TestCancelWhileReconnecting(t *testing.T) {
+	b, c := open(t, conn.Config{Reconnect: conn.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
+	q := route.NewQueue("cancel-reconnect")
+	cons, err := c.Consume(testCtx(t), []route.Queue{q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Stop()
+	b.RefuseConnections(errors.New("down for the test"))
+	b.DropConnections("")
+	if _, err := c.WaitState(testCtx(t), conn.StateReconnecting); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(testCtx(t), 20*time.Millisecond)
+	defer cancel()
+	if err := cons.Cancel(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Cancel during the outage: %v, want its deadline", err)
+	}
+	b.RefuseConnections(nil)
+	if err := cons.Cancel(testCtx(t)); err != nil {
+		t.Fatalf("Cancel after the outage: %v", err)
+	}
+	if err := c.Producer(conn.WithRoutingKey(q.Name)).Publish(testCtx(t), "after"); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := cons.Next(testCtx(t)); !errors.Is(err, conn.ErrClosed) {
+		t.Fatalf("Next after Cancel: %q %v, want ErrClosed", d.Body, err)
+	}
+	if st, _ := b.QueueStats(q.Name); st.Messages != 1 || st.Consumers != 0 {
+		t.Fatalf("queue after Cancel: %+v, want the message ready and no consumer", st)
+	}
+}

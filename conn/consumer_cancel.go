@@ -49,8 +49,9 @@ func (s *cancelSignal) fire() {
 // If the connection is reconnecting, Cancel waits for it (bounded by ctx)
 // or for the consumer to end; the consumer does not subscribe again.
 // Cancel may be called more than once and concurrently with Drain; it
-// returns ctx's error if ctx ended first, and nil if the consumer has
-// already ended.
+// returns ctx's error if ctx ended first (the cancellation stands all the
+// same: the consumer will not subscribe again), and nil if the consumer
+// has already ended.
 func (cons *Consumer) Cancel(ctx context.Context) error {
 	cons.drainOnce.Do(func() { close(cons.drainCh) })
 	select {
