@@ -20,6 +20,22 @@ func kombuElement(body string) string {
 		`"delivery_tag": "00000000-0000-4000-8000-000000000000", "priority": 0, "delivery_mode": 2}}`
 }
 
+// channelWithQueues opens a channel on a fresh Connector (its keys behind
+// cfg's prefix) and declares queues on it.
+func channelWithQueues(t *testing.T, ctx context.Context, cfg redis.Config, queues ...string) transports.Channel {
+	t.Helper()
+	ch, err := dial(t, newConnector(t, cfg)).Channel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queues {
+		if _, err := ch.QueueDeclare(ctx, route.Queue{Name: q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ch
+}
+
 // TestBodyNotBase64GoesToUnreadable: an envelope whose body is not the
 // base64 it claims is moved to _kelp.unreadable, with Get and with a
 // consumer claiming it in a batch with good messages, which are
@@ -28,13 +44,7 @@ func TestBodyNotBase64GoesToUnreadable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cfg := testConfig(t)
-	ch, err := dial(t, newConnector(t, cfg)).Channel(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ch.QueueDeclare(ctx, route.Queue{Name: "q"}); err != nil {
-		t.Fatal(err)
-	}
+	ch := channelWithQueues(t, ctx, cfg, "q")
 	rc := rawClient(t, cfg)
 	bad := kombuElement("!!not*base64!!")
 	// Pushed in consuming order: "aGk=" is "hi", "Ynll" is "bye".
@@ -72,14 +82,7 @@ func TestConsumeClaimsInBatches(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := testConfig(t)
-	conn := dial(t, newConnector(t, cfg))
-	ch, err := conn.Channel(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ch.QueueDeclare(ctx, route.Queue{Name: "bq"}); err != nil {
-		t.Fatal(err)
-	}
+	ch := channelWithQueues(t, ctx, cfg, "bq")
 	const n = 500
 	confirms, err := ch.(transports.Confirmer).Confirm(ctx)
 	if err != nil {
@@ -117,4 +120,54 @@ func TestConsumeClaimsInBatches(t *testing.T) {
 		}
 	}
 	unackedEmpty(t, ctx, cfg)
+}
+
+// TestBindingsCachedWithTTL: routing reads an exchange's bindings from a
+// listing cached for about a second. A binding this process makes routes
+// at once; one another process adds behind its back (as a Python peer
+// does, with SADD) routes within the cache's lifetime.
+func TestBindingsCachedWithTTL(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg := testConfig(t)
+	ch := channelWithQueues(t, ctx, cfg, "local", "remote")
+	if err := ch.ExchangeDeclare(ctx, route.Exchange{Name: "cx", Kind: route.Direct}); err != nil {
+		t.Fatal(err)
+	}
+	rc := rawClient(t, cfg)
+	length := func(q string) int64 {
+		if _, err := ch.QueuePurge(ctx, "local"); err != nil { // waits for the queued publishes
+			t.Fatal(err)
+		}
+		n, err := rc.LLen(ctx, cfg.GlobalKeyPrefix+q).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	publish := func() {
+		if _, err := ch.Publish(ctx, transports.Publishing{Exchange: "cx", RoutingKey: "k"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish() // caches the (empty) listing
+	if err := ch.QueueBind(ctx, "local", "cx", "k", nil); err != nil {
+		t.Fatal(err)
+	}
+	publish()
+	if n, err := ch.QueuePurge(ctx, "local"); err != nil || n != 1 {
+		t.Fatalf("a binding made here did not route the next publish: %d, %v", n, err)
+	}
+	// Another process binds "remote" (Kombu's member for a direct binding).
+	if err := rc.SAdd(ctx, cfg.GlobalKeyPrefix+redis.BindingPrefix+"cx", "k"+redis.Sep+redis.Sep+"remote").Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for length("remote") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a binding added by another process never routed")
+		}
+		publish()
+		time.Sleep(50 * time.Millisecond) // the cache's lifetime is a second
+	}
 }

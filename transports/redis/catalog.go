@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -62,6 +63,7 @@ func (s *store) AddBinding(ctx context.Context, exchange string, b virtual.Bindi
 		return err
 	}
 	kind := s.kind(ctx, exchange)
+	defer s.bindingsChanged(exchange)
 	if err := c.SAdd(ctx, s.bindingKey(exchange), member(kind, b)).Err(); err != nil {
 		return err
 	}
@@ -77,21 +79,67 @@ func (s *store) RemoveBinding(ctx context.Context, exchange string, b virtual.Bi
 	}
 	kind := s.kind(ctx, exchange)
 	s.noteBinding(kind, exchange, b, false)
+	defer s.bindingsChanged(exchange)
 	return c.SRem(ctx, s.bindingKey(exchange), member(kind, b)).Err()
 }
 
-// Bindings is SMEMBERS, parsed. A topic binding carries its stored
-// pattern as Match, so that a pattern a Python peer stored is evaluated as
-// Python evaluates it.
+// bindingsTTL is how long a listing of an exchange's bindings read from
+// Redis routes this process's publishes before it is read again. Every
+// publish read the whole set before (Kombu does), which made routing cost
+// grow with the number of bindings; this process's own binding changes
+// drop the listing at once, so only bindings changed by other processes
+// (kelp or Python) take up to this long to affect routing here.
+const bindingsTTL = time.Second
+
+// cachedBindings is a listing of an exchange's bindings and when it was
+// read.
+type cachedBindings struct {
+	rows []virtual.Binding
+	at   time.Time
+}
+
+// bindingsChanged drops the cached listing of exchange after a binding
+// change by this process (also one that failed: it may have reached
+// Redis).
+func (s *store) bindingsChanged(exchange string) {
+	s.mu.Lock()
+	delete(s.bindings, exchange)
+	s.bindingsGen++
+	s.mu.Unlock()
+}
+
+// Bindings is SMEMBERS, parsed, cached for bindingsTTL. A topic binding
+// carries its stored pattern as Match, so that a pattern a Python peer
+// stored is evaluated as Python evaluates it. While the listing is cached
+// the same slice is returned, which tells the Broker nothing changed.
 func (s *store) Bindings(ctx context.Context, exchange string) ([]virtual.Binding, error) {
+	s.mu.Lock()
+	cached, ok := s.bindings[exchange]
+	gen := s.bindingsGen
+	s.mu.Unlock()
+	if ok && time.Since(cached.at) < s.bindingsTTL {
+		return cached.rows, nil
+	}
 	c, err := s.rdb()
 	if err != nil {
 		return nil, err
 	}
+	at := time.Now()
 	ms, err := c.SMembers(ctx, s.bindingKey(exchange)).Result()
 	if err != nil {
 		return nil, err
 	}
+	out := parseBindings(ms)
+	s.mu.Lock()
+	if s.bindingsGen == gen && s.bindingsTTL > 0 {
+		s.bindings[exchange] = cachedBindings{rows: out, at: at}
+	}
+	s.mu.Unlock()
+	return out, nil
+}
+
+// parseBindings reads Kombu's binding members.
+func parseBindings(ms []string) []virtual.Binding {
 	out := make([]virtual.Binding, 0, len(ms))
 	for _, m := range ms {
 		parts := strings.Split(m, Sep)
@@ -113,7 +161,7 @@ func (s *store) Bindings(ctx context.Context, exchange string) ([]virtual.Bindin
 		}
 		out = append(out, b)
 	}
-	return out, nil
+	return out
 }
 
 // patterns caches compiled binding patterns, which every publish reads.
@@ -225,6 +273,7 @@ func (s *store) DeleteExchange(ctx context.Context, name string) error {
 	s.mu.Lock()
 	delete(s.kinds, name)
 	s.mu.Unlock()
+	s.bindingsChanged(name)
 	c, err := s.rdb()
 	if err != nil {
 		return err

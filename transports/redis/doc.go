@@ -45,8 +45,9 @@
 //     exchange as direct and drops the message), _kelp.unacked_queue (tag
 //     → the queue a claim came from, so a restore returns the message
 //     there and nowhere else) and _kelp.unreadable (list elements that are
-//     not an envelope, moved aside instead of being lost or retried
-//     forever).
+//     not an envelope, or envelopes whose body is not the base64 they
+//     say, moved aside when a consumer reaches them instead of being lost
+//     or retried forever).
 //
 // # Priorities
 //
@@ -115,6 +116,37 @@
 //   - Exact prefetch, requeue with the redelivered flag, purge, size and
 //     delete come from package virtual.
 //
+// # Round trips: publishes, claims and acks in batches
+//
+// The store implements package virtual's batch interfaces, so that the
+// round trip to Redis is paid per batch rather than per message, and
+// conn's confirm window and prefetch overlap them:
+//
+//   - Publish queues the message for the channel's writer goroutine and
+//     returns; the writer sends every message queued at that moment in
+//     one pipeline (one LPUSH per list, with the envelopes in publish
+//     order) and then confirms each. A confirmation still means the
+//     message is in Redis. Operations of the same channel that read or
+//     change Redis (declare, bind, purge, get, consume) wait for the
+//     publishes queued before them.
+//   - A consumer claims up to its free prefetch credit (at most 128) in one
+//     claim script call, recording each in unacked, unacked_index and
+//     the claim hash in the same atomic step, as above.
+//   - Ack returns once the tag is checked and hands the claim to the
+//     channel's settler goroutine, which settles every ack that arrived
+//     meanwhile in one MULTI (HDEL unacked, ZREM unacked_index, HDEL the
+//     claim hash, each with every tag), as AMQP's basic.ack does not wait
+//     for the broker either. The prefetch credit of an ack comes back when
+//     Redis has it, and closing the channel waits for the settler, so an
+//     acked message is never restored after a clean close; a process
+//     killed between Ack and the settle gets the message redelivered, as
+//     with any ack lost in flight.
+//   - Routing reads an exchange's binding set once and keeps the listing
+//     for one second: a binding this process adds or removes applies to
+//     its next publish, one made by another process (kelp or Python)
+//     within a second. Kombu reads the set on every publish, which made
+//     routing cost grow with the number of bindings.
+//
 // # Sentinel and Cluster
 //
 // With [Config.SentinelAddrs] (URL sentinel://h1:26379;sentinel://h2:26379/0?master_name=mymaster,
@@ -164,7 +196,9 @@
 // last consumer. Each consumer has the pump goroutine package virtual starts; a
 // waiting consumer holds one pooled Redis connection, blocked for at most
 // [Config.PollInterval] at a time (which also bounds how long Cancel
-// waits). Errors follow the SPI: a Redis failure kills the Conn with an
+// waits). A channel that publishes has a writer goroutine and one that
+// acks a settler goroutine (package virtual's), ended by the channel's
+// close after they have finished their work. Errors follow the SPI: a Redis failure kills the Conn with an
 // error wrapping transports.ErrConnLost, refused credentials are a 403,
 // and broker-style errors come from package virtual.
 //

@@ -28,6 +28,12 @@ type store struct {
 	queues map[string]*qstate // queues this process declared
 	claims map[string]string  // live claims of this process: tag -> queue
 	kinds  map[string]string  // exchange kinds this process knows
+	// bindings caches each exchange's binding listing for bindingsTTL;
+	// bindingsGen counts this process's binding changes, so that a
+	// listing read across one is not cached.
+	bindings    map[string]cachedBindings
+	bindingsGen uint64
+	bindingsTTL time.Duration
 	// orphans are tags of claims whose reply was lost.
 	orphans []string
 
@@ -52,9 +58,10 @@ var (
 func newStore(cfg Config, log *slog.Logger) *store {
 	return &store{
 		cfg: cfg, log: log, keys: keys{prefix: cfg.GlobalKeyPrefix, steps: cfg.PrioritySteps},
-		queues: make(map[string]*qstate),
-		claims: make(map[string]string),
-		kinds:  make(map[string]string),
+		queues:   make(map[string]*qstate),
+		claims:   make(map[string]string),
+		kinds:    make(map[string]string),
+		bindings: make(map[string]cachedBindings), bindingsTTL: bindingsTTL,
 		fanout: fanoutState{bound: make(map[string]map[string]int), subs: make(map[string]*subscription)},
 	}
 }

@@ -35,7 +35,10 @@ type Catalog interface {
 	// error.
 	RemoveBinding(ctx context.Context, exchange string, b Binding) error
 	// Bindings returns the bindings of exchange, in any order. The Broker
-	// does not keep or modify the slice.
+	// does not modify the slice. A store may return the same slice again
+	// while it has no reason to think the bindings changed (it must not
+	// modify it either); the Broker then reuses its router without
+	// comparing the listing.
 	Bindings(ctx context.Context, exchange string) ([]Binding, error)
 }
 
@@ -84,7 +87,8 @@ type ExchangeCatalog interface {
 // Catalog. Publishers hold Broker.mu for reading, so it has its own lock.
 type sharedRouter struct {
 	mu     sync.Mutex
-	rows   []Binding
+	rows   []Binding // a copy of the listing the router was built from
+	src    []Binding // the listing as the Catalog returned it
 	router route.Router
 }
 
@@ -93,9 +97,11 @@ func (ex *exchange) shared(rows []Binding) route.Router {
 	s := &ex.catalog
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.router != nil && sameBindings(s.rows, rows) {
+	if s.router != nil && (sameSlice(s.src, rows) || sameBindings(s.rows, rows)) {
+		s.src = rows
 		return s.router
 	}
+	s.src = rows
 	r, _ := route.NewRouter(ex.def.Kind)
 	var custom []Binding
 	for _, b := range rows {
@@ -135,6 +141,11 @@ func (m *matchRouter) Route(key string, headers route.Table, dst []string) []str
 		}
 	}
 	return dst
+}
+
+// sameSlice reports whether a and b are the same non-empty slice.
+func sameSlice(a, b []Binding) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }
 
 // sameBindings reports whether two listings hold the same bindings in the
