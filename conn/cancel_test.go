@@ -166,8 +166,8 @@ func TestCancelAfterStop(t *testing.T) {
 	}
 }
 
-// Cancel while the connection is reconnecting waits for it (bounded by
-// its ctx); once it returns, the consumer does not subscribe again.
+// Cancel while the connection is reconnecting is bounded by its ctx and
+// stands: the consumer does not subscribe again after the reconnect.
 func TestCancelWhileReconnecting(t *testing.T) {
 	b, c := open(t, conn.Config{Reconnect: conn.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
 	q := route.NewQueue("cancel-reconnect")
@@ -181,10 +181,12 @@ func TestCancelWhileReconnecting(t *testing.T) {
 	if _, err := c.WaitState(testCtx(t), conn.StateReconnecting); err != nil {
 		t.Fatal(err)
 	}
+	// Cancel waits for the reconnect unless the consumer had not yet seen
+	// the session end (then cancelling on the dead session ends it at once).
 	short, cancel := context.WithTimeout(testCtx(t), 20*time.Millisecond)
 	defer cancel()
-	if err := cons.Cancel(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Cancel during the outage: %v, want its deadline", err)
+	if err := cons.Cancel(short); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Cancel during the outage: %v, want nil or its deadline", err)
 	}
 	b.RefuseConnections(nil)
 	if err := cons.Cancel(testCtx(t)); err != nil {
