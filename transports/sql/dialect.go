@@ -26,13 +26,18 @@ type queries struct {
 	claim   string // see claimRow
 	lockRow string // MySQL only: select the next row FOR UPDATE SKIP LOCKED
 	lease   string // MySQL only: set the lease of a selected row
-	ack     string
-	requeue string
-	drop    string // delete a claimed row whatever its lease
-	aside   string // move an unreadable claimed row aside
-	extend  string // lease_until, owner, then the ids
-	purge   string
-	length  string
+
+	claimBatch string // up to n rows; see claimBatch (PostgreSQL, SQLite)
+	lockRows   string // MySQL only: select up to n rows FOR UPDATE SKIP LOCKED
+	leaseIn    string // MySQL only: set the lease of the ids that follow
+	ackIn      string // delete the ids that follow, then their lease tokens
+	ack        string
+	requeue    string
+	drop       string // delete a claimed row whatever its lease
+	aside      string // move an unreadable claimed row aside
+	extend     string // lease_until, owner, then the ids
+	purge      string
+	length     string
 
 	addBinding, removeBinding, listBindings  string
 	putExchange, deleteExchange, getExchange string
@@ -90,6 +95,14 @@ func newQueries(d Dialect, p string) *queries {
 	next := `SELECT id FROM ` + m + ` WHERE queue = ? AND lease_until < ? ORDER BY prank, id LIMIT 1`
 	setLease := `redelivered = CASE WHEN lease_until > 0 THEN 1 ELSE redelivered END, lease_until = ?, lease_token = ?, owner = ?`
 	q.claim = `UPDATE ` + m + ` SET ` + setLease + ` WHERE id = (` + next + `) RETURNING id, redelivered, expires, meta, body`
+	nextN := `SELECT id FROM ` + m + ` WHERE queue = ? AND lease_until < ? ORDER BY prank, id LIMIT ?`
+	q.claimBatch = `UPDATE ` + m + ` SET ` + setLease + ` WHERE id IN (` + nextN + `) RETURNING id, prank, redelivered, expires, meta, body`
+	// By id (the primary key) and then the set of the claims' lease tokens:
+	// a row-value IN of (id, lease_token) pairs makes MariaDB scan and
+	// lock the table, deadlocking with claimers. A row claimed again by
+	// another process meanwhile has a random 63-bit token of its own, so it
+	// is not in the set.
+	q.ackIn = `DELETE FROM ` + m + ` WHERE id IN `
 	q.ack = `DELETE FROM ` + m + ` WHERE id = ? AND lease_token = ?`
 	q.requeue = `UPDATE ` + m + ` SET lease_until = 0, lease_token = 0, owner = '', redelivered = ?, meta = ? WHERE id = ? AND lease_token = ?`
 	q.drop = `DELETE FROM ` + m + ` WHERE id = ?`
@@ -124,6 +137,7 @@ func newQueries(d Dialect, p string) *queries {
 		// database-wide lock until its commit is flushed, which would
 		// serialize concurrent publishers.
 		q.claim = `UPDATE ` + m + ` SET ` + setLease + ` WHERE id = (` + next + ` FOR UPDATE SKIP LOCKED) RETURNING id, redelivered, expires, meta, body`
+		q.claimBatch = `UPDATE ` + m + ` SET ` + setLease + ` WHERE id IN (` + nextN + ` FOR UPDATE SKIP LOCKED) RETURNING id, prank, redelivered, expires, meta, body`
 		q.notify = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
 		q.lock, q.unlock = `SELECT pg_advisory_lock(hashtext(?))`, `SELECT pg_advisory_unlock(hashtext(?))`
 	case MySQL:
@@ -134,6 +148,10 @@ func newQueries(d Dialect, p string) *queries {
 		q.lockRow = `SELECT id, lease_until, redelivered, expires, meta, body FROM ` + m +
 			` WHERE queue = ? AND lease_until < ? ORDER BY prank, id LIMIT 1 FOR UPDATE SKIP LOCKED`
 		q.lease = `UPDATE ` + m + ` SET lease_until = ?, lease_token = ?, owner = ? WHERE id = ?`
+		q.claimBatch = ""
+		q.lockRows = `SELECT id, lease_until, redelivered, expires, meta, body FROM ` + m +
+			` WHERE queue = ? AND lease_until < ? ORDER BY prank, id LIMIT ? FOR UPDATE SKIP LOCKED`
+		q.leaseIn = `UPDATE ` + m + ` SET lease_until = ?, lease_token = ?, owner = ? WHERE id IN `
 		q.addBinding = `INSERT IGNORE INTO ` + b + ` (id, exchange, queue, routing_key, args) VALUES (?, ?, ?, ?, ?)`
 		q.putExchange = `INSERT INTO ` + e + ` (name, definition) VALUES (?, ?) ON DUPLICATE KEY UPDATE definition = VALUES(definition)`
 		q.lock, q.unlock = `SELECT GET_LOCK(?, 60)`, `SELECT RELEASE_LOCK(?)`
@@ -168,7 +186,7 @@ func createTable(d Dialect, table string, t ddlTypes, idx []index, columns strin
 // $1, $2, ...
 func (q *queries) rebind() {
 	for _, s := range []*string{&q.getVersion, &q.insertVersion, &q.setVersion, &q.lock, &q.unlock,
-		&q.put, &q.claim, &q.ack, &q.requeue, &q.drop, &q.aside, &q.purge, &q.length,
+		&q.put, &q.claim, &q.claimBatch, &q.ack, &q.requeue, &q.drop, &q.aside, &q.purge, &q.length,
 		&q.addBinding, &q.removeBinding, &q.listBindings, &q.putExchange, &q.deleteExchange, &q.getExchange} {
 		*s = dollars(*s, 0)
 	}
@@ -190,9 +208,20 @@ func dollars(s string, first int) string {
 }
 
 // extendQuery is q.extend with n ids.
-func (q *queries) extendQuery(n int) string {
+func (q *queries) extendQuery(n int) string { return q.placeholders(list(q.extend, n)) }
+
+// ackInQuery is q.ackIn with n ids and t tokens.
+func (q *queries) ackInQuery(n, t int) string {
+	return q.placeholders(list(list(q.ackIn, n)+" AND lease_token IN ", t))
+}
+
+// leaseInQuery is q.leaseIn with n ids (MySQL).
+func (q *queries) leaseInQuery(n int) string { return q.placeholders(list(q.leaseIn, n)) }
+
+// list completes stmt with a parenthesized list of n ? placeholders.
+func list(stmt string, n int) string {
 	var b strings.Builder
-	b.WriteString(q.extend)
+	b.WriteString(stmt)
 	b.WriteString("(")
 	for i := range n {
 		if i > 0 {
@@ -201,10 +230,16 @@ func (q *queries) extendQuery(n int) string {
 		b.WriteString("?")
 	}
 	b.WriteString(")")
-	if q.dialect == Postgres {
-		return dollars(b.String(), 0)
-	}
 	return b.String()
+}
+
+// placeholders turns the ? of a statement built with list into the
+// dialect's placeholders.
+func (q *queries) placeholders(stmt string) string {
+	if q.dialect == Postgres {
+		return dollars(stmt, 0)
+	}
+	return stmt
 }
 
 // driverName is the database/sql driver of d.

@@ -53,6 +53,16 @@
 // still on it; the row keeps its id, hence its place at the head of its
 // priority.
 //
+// A consumer claims up to its free prefetch credit in one such step (one
+// UPDATE ... WHERE id IN (SELECT ... LIMIT n ...) RETURNING, or on MySQL a
+// locking SELECT ... LIMIT n and an UPDATE of those ids, in a READ
+// COMMITTED transaction so that InnoDB takes no gap locks that would
+// deadlock claims with INSERTs), and the acks that arrive while one DELETE
+// is in flight are deleted together in the next (package virtual's
+// BatchFetcher and BatchAcker): a busy consumer pays a commit per batch
+// rather than two per message. A statement InnoDB picks as a deadlock's
+// victim is run again (up to three times).
+//
 // A live Connector extends the leases of its claims every third of the
 // visibility timeout. When a process dies its leases run out and its
 // messages are ready again, claimed next by anyone, marked redelivered.

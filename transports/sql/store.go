@@ -211,7 +211,10 @@ func (s *store) Put(ctx context.Context, queue string, env *virtual.Envelope) er
 	if !env.Expires.IsZero() {
 		expires = env.Expires.UnixMilli()
 	}
-	if _, err := s.exec(ctx, db, s.q.put, queue, s.rank(queue, env.Priority), expires, m, body); err != nil {
+	if err := retryDeadlock(func() error {
+		_, err := s.exec(ctx, db, s.q.put, queue, s.rank(queue, env.Priority), expires, m, body)
+		return err
+	}); err != nil {
 		return fmt.Errorf("sql: put: %w", err)
 	}
 	s.notify(queue)
@@ -223,6 +226,16 @@ func (s *store) Put(ctx context.Context, queue string, env *virtual.Envelope) er
 // (a Put or Requeue in this process, a NOTIFY on PostgreSQL) or a poll
 // timer, backed off from 5 ms to PollInterval where nothing signals.
 func (s *store) Fetch(ctx context.Context, queue string, wait bool) (virtual.Claim, error) {
+	cls, err := s.fetch(ctx, queue, 1, wait, nil)
+	if err != nil {
+		return virtual.Claim{}, err
+	}
+	return cls[0], nil
+}
+
+// fetch is Fetch and FetchBatch: it claims up to max rows and appends them
+// to dst.
+func (s *store) fetch(ctx context.Context, queue string, max int, wait bool, dst []virtual.Claim) ([]virtual.Claim, error) {
 	s.mu.Lock()
 	q := s.queues[queue]
 	s.mu.Unlock()
@@ -230,22 +243,34 @@ func (s *store) Fetch(ctx context.Context, queue string, wait bool) (virtual.Cla
 	backoff := minPoll
 	for {
 		if err := ctx.Err(); err != nil {
-			return virtual.Claim{}, err
+			return dst, err
 		}
 		if q != nil && q.deleted.Load() {
-			return virtual.Claim{}, virtual.ErrNoQueue
+			return dst, virtual.ErrNoQueue
 		}
 		sig := s.signal(queue)
 		// The claim runs to its end even when ctx ends meanwhile (a
 		// cancelled statement may or may not have committed); a claim made
 		// for a caller that has gone is released at once.
-		cl, err := s.claim(context.WithoutCancel(ctx), queue)
+		n := len(dst)
+		var err error
+		if max == 1 {
+			var cl virtual.Claim
+			if cl, err = s.claim(context.WithoutCancel(ctx), queue); err == nil {
+				dst = append(dst, cl)
+			}
+		} else {
+			dst, err = s.claimBatch(context.WithoutCancel(ctx), queue, max, dst)
+		}
 		if err == nil && ctx.Err() != nil {
-			rerr := s.release(&cl)
-			return virtual.Claim{}, errors.Join(ctx.Err(), rerr)
+			var rerr error
+			for i := n; i < len(dst); i++ {
+				rerr = errors.Join(rerr, s.release(&dst[i]))
+			}
+			return dst[:n], errors.Join(ctx.Err(), rerr)
 		}
 		if err == nil || !errors.Is(err, virtual.ErrEmpty) || !wait {
-			return cl, err
+			return dst, err
 		}
 		d := backoff
 		if s.listening.Load() {
@@ -256,7 +281,7 @@ func (s *store) Fetch(ctx context.Context, queue string, wait bool) (virtual.Cla
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return virtual.Claim{}, ctx.Err()
+			return dst, ctx.Err()
 		case <-sig:
 			t.Stop()
 			backoff = minPoll
@@ -320,7 +345,7 @@ func (s *store) claimTx(ctx context.Context, db *stdsql.DB, queue string, now ti
 	if err != nil {
 		return err
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := db.BeginTx(ctx, claimTxOptions)
 	if err != nil {
 		return err
 	}
