@@ -47,7 +47,8 @@ func (u URL) String() string {
 
 // ParseURL parses a Kombu-style connection URL such as
 // "amqp://user:pass@host:5672//" or a ';'-separated failover list
-// "amqp://h1//;amqp://h2//". Each element must have a scheme. The query
+// "amqp://h1//;amqp://h2//". Each element must have a scheme; consecutive
+// sentinel:// elements are one element, Kombu's group of Redis Sentinels. The query
 // keys [QueryFailoverStrategy] and [QueryConnectTimeout] are read and
 // removed from every element (giving different values in two elements is
 // an error); other keys are left for the driver. Errors wrap
@@ -170,7 +171,8 @@ func parseSeconds(s string) (time.Duration, error) {
 
 // splitFailover splits a ';'-separated failover list. A ';' separates only
 // where a new URL ("scheme://") follows it or only separators and spaces
-// do (trailing ';'s), so a ';' inside a URL, as in
+// do (trailing ';'s), and not between two Sentinel URLs (one group, see
+// sentinelURL), so a ';' inside a URL, as in
 // a password "amqp://u:pa;ss@host//" (legal unescaped in user info), stays
 // in that URL instead of cutting it, and its password, in two.
 func splitFailover(raw string) []string {
@@ -178,12 +180,22 @@ func splitFailover(raw string) []string {
 	start := 0
 	for i := 0; i < len(raw); i++ {
 		rest := raw[i+1:]
-		if raw[i] == ';' && (strings.TrimFunc(rest, spaceOrSemicolon) == "" || startsURL(strings.TrimLeftFunc(rest, unicode.IsSpace))) {
+		next := strings.TrimLeftFunc(rest, unicode.IsSpace)
+		if raw[i] == ';' && (strings.TrimFunc(rest, spaceOrSemicolon) == "" ||
+			startsURL(next) && !(sentinelURL(raw[start:i]) && sentinelURL(next))) {
 			parts = append(parts, raw[start:i])
 			start = i + 1
 		}
 	}
 	return append(parts, raw[start:])
+}
+
+// sentinelURL reports whether s starts a Redis Sentinel URL. Kombu writes
+// a group of Sentinels as "sentinel://h1;sentinel://h2/0?master_name=m":
+// one address, which the redis driver reads whole, not a failover list.
+func sentinelURL(s string) bool {
+	s = strings.ToLower(strings.TrimLeftFunc(s, unicode.IsSpace))
+	return strings.HasPrefix(s, "sentinel://") || strings.HasPrefix(s, "redis+sentinel://")
 }
 
 // spaceOrSemicolon matches what separates failover URLs: the white space

@@ -24,6 +24,8 @@ func TestParseURL(t *testing.T) {
 			[]string{"amqp://h1//?heartbeat=10", "amqp://h2//"}, conn.Shuffle, 2500 * time.Millisecond},
 		{"duration form and fragment", "redis://h:6379/0?connect_timeout=1500ms#x", []string{"redis://h:6379/0#x"}, conn.RoundRobin, 1500 * time.Millisecond},
 		{"memory", "memory://", []string{"memory://"}, conn.RoundRobin, 0},
+		{"Kombu's Sentinel group is one address", "sentinel://h1:26379;sentinel://h2:26379/0?master_name=m;amqp://h3//",
+			[]string{"sentinel://h1:26379;sentinel://h2:26379/0?master_name=m", "amqp://h3//"}, conn.RoundRobin, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u, err := conn.ParseURL(tc.in)

@@ -150,7 +150,8 @@
 // # Sentinel and Cluster
 //
 // With [Config.SentinelAddrs] (URL sentinel://h1:26379;sentinel://h2:26379/0?master_name=mymaster,
-// Kombu's form) the client asks the Sentinels for the master and follows
+// Kombu's form, which package conn passes on whole rather than as a
+// failover list) the client asks the Sentinels for the master and follows
 // failovers (go-redis's failover client); a failover kills the Conns,
 // whose users (package conn) reconnect to the new master. Redis
 // replicates asynchronously: publishes the old master confirmed in its

@@ -118,12 +118,11 @@ func TestSentinel(t *testing.T) {
 	master := redisproc.Start(t, redisproc.Options{})
 	replica := redisproc.StartReplica(t, master, redisproc.Options{})
 	sn := redisproc.StartSentinel(t, master, redisproc.SentinelOptions{})
-	u := fmt.Sprintf("sentinel://%s/0?master_name=%s&global_keyprefix=kelptest:&socket_timeout=1", sn.Addr(), sn.MasterName)
-	ctr, err := transports.OpenConnector(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := conn.Open(ctx, ctr, conn.Config{Name: "kelp-sentinel"})
+	// Kombu's form, through conn's URL parsing: a group of Sentinels, the
+	// first of which is down (go-redis asks the next).
+	u := fmt.Sprintf("sentinel://127.0.0.1:%d;sentinel://%s/0?master_name=%s&global_keyprefix=kelptest:&socket_timeout=1",
+		redisproc.FreePort(t), sn.Addr(), sn.MasterName)
+	c, err := conn.DialConfig(ctx, u, conn.Config{Name: "kelp-sentinel"})
 	if err != nil {
 		t.Fatal(err)
 	}
