@@ -136,11 +136,12 @@
 //     channel's settler goroutine, which settles every ack that arrived
 //     meanwhile in one MULTI (HDEL unacked, ZREM unacked_index, HDEL the
 //     claim hash, each with every tag), as AMQP's basic.ack does not wait
-//     for the broker either. The prefetch credit of an ack comes back when
-//     Redis has it, and closing the channel waits for the settler, so an
-//     acked message is never restored after a clean close; a process
-//     killed between Ack and the settle gets the message redelivered, as
-//     with any ack lost in flight.
+//     for the broker either. The prefetch credit of an ack comes back at
+//     once, so the consumer's next claim overlaps the settle; closing the
+//     channel waits for the settler, so an acked message is never
+//     restored after a clean close; a process killed between Ack and the
+//     settle gets the message redelivered, as with any ack lost in
+//     flight.
 //   - Routing reads an exchange's binding set once and keeps the listing
 //     for one second: a binding this process adds or removes applies to
 //     its next publish, one made by another process (kelp or Python)

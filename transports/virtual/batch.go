@@ -55,13 +55,12 @@ type BatchFetcher interface {
 
 // BatchAcker is an optional interface of a [Backend] that settles several
 // claims with [Backend.Ack] in one exchange with its server. With it a
-// channel acknowledges asynchronously: Ack checks the tags, hands the
-// claims to the channel's settler goroutine and returns, as AMQP's
-// basic.ack does not wait for the broker either. The settler sends every
-// ack that arrived while the previous call was in flight in one AckBatch;
-// the prefetch credit of an ack comes back when its AckBatch returns, so
-// prefetch stays exact against the store, and closing the channel waits
-// for every ack handed to the settler.
+// channel acknowledges asynchronously: Ack checks the tags, gives their
+// prefetch credit back, hands the claims to the channel's settler
+// goroutine and returns, as AMQP's basic.ack does not wait for the broker
+// either (so the consumer's next claim overlaps the settle). The settler
+// sends every ack that arrived while the previous call was in flight in
+// one AckBatch, and closing the channel waits for every ack handed to it.
 type BatchAcker interface {
 	// AckBatch acks every claim as [Backend.Ack] does. An error is a store
 	// failure; the claims may or may not be settled (the store restores
@@ -413,20 +412,19 @@ func (ch *Channel) closedErr() error {
 // while the previous one was in flight.
 type acker struct {
 	*batcher[pending]
-	ch *Channel
 	ba BatchAcker
 
 	// Used by the worker only.
 	claims []*Claim
 }
 
-func newAcker(ch *Channel, ba BatchAcker) *acker {
-	a := &acker{ch: ch, ba: ba}
+func newAcker(ba BatchAcker) *acker {
+	a := &acker{ba: ba}
 	a.batcher = newBatcher(a.settle)
 	return a
 }
 
-// settle acks ps in the store, then gives their prefetch credit back.
+// settle acks ps in the store.
 func (a *acker) settle(ctx context.Context, ps []pending) {
 	claims := a.claims[:0]
 	for i := range ps {
@@ -437,8 +435,4 @@ func (a *acker) settle(ctx context.Context, ps []pending) {
 	_ = a.ba.AckBatch(ctx, claims)
 	clear(claims)
 	a.claims = claims[:0]
-	ch := a.ch
-	ch.mu.Lock()
-	ch.releaseLocked(ps)
-	ch.mu.Unlock()
 }

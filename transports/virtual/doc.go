@@ -98,9 +98,9 @@
 // trip: [BatchPutter] (publishes are queued for a writer that stores all
 // those of the moment at once and then confirms them, in order),
 // [BatchFetcher] (a consumer claims up to its free prefetch credit at
-// once) and [BatchAcker] (acks are handed to a settler that settles all
-// those of the moment at once; their prefetch credit comes back when the
-// store has them). With the asynchronous publishes a channel still
+// once) and [BatchAcker] (acks give their prefetch credit back at once
+// and are handed to a settler that settles all those of the moment at
+// once). With the asynchronous publishes a channel still
 // applies its operations in order: every operation that reads or changes
 // the store (declare, bind, purge, delete, get, consume, and a publish
 // that must go the synchronous way) first waits for the publishes queued

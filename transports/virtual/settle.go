@@ -156,8 +156,9 @@ func (ch *Channel) Ack(ctx context.Context, tag uint64, multiple bool) error {
 }
 
 // ackAsync is Ack for a [BatchAcker] store: the deliveries leave the
-// window at once (a second ack of a tag is a 406), and the settler acks
-// them in the store and then gives their prefetch credit back.
+// window and give their prefetch credit back at once (a second ack of a
+// tag is a 406), and the settler acks them in the store. When the channel
+// is closing (its settler gone) they are settled here.
 func (ch *Channel) ackAsync(ctx context.Context, tag uint64, multiple bool) error {
 	if err := ch.check(ctx, "basic.ack"); err != nil {
 		return err
@@ -181,13 +182,10 @@ func (ch *Channel) ackAsync(ctx context.Context, tag uint64, multiple bool) erro
 		return ch.fail(err)
 	}
 	if ch.acks == nil && !ch.closing {
-		ch.acks = newAcker(ch, ch.b.acker)
+		ch.acks = newAcker(ch.b.acker)
 	}
 	handed := ch.acks != nil && ch.acks.add(ps...)
-	if !handed {
-		// The channel is closing: settle here, as the synchronous path does.
-		ch.releaseLocked(ps)
-	}
+	ch.releaseLocked(ps)
 	ch.mu.Unlock()
 	if !handed {
 		be := ch.b.backend
