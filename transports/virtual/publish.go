@@ -169,6 +169,9 @@ type outbox[T any] struct {
 	items  []T
 	head   int
 	closed bool
+	// sending is set while the forwarder holds a value it took from
+	// items and has not handed over yet.
+	sending bool
 }
 
 func newOutbox[T any]() *outbox[T] {
@@ -178,12 +181,22 @@ func newOutbox[T any]() *outbox[T] {
 	return o
 }
 
-// push queues v; after close it drops v.
+// push queues v; after close it drops v. When nothing is queued or being
+// forwarded and the receiver is waiting, v goes to it directly, which
+// spares a switch to the forwarder and keeps the order.
 func (o *outbox[T]) push(v T) {
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
 		return
+	}
+	if o.head == len(o.items) && !o.sending {
+		select {
+		case o.out <- v:
+			o.mu.Unlock()
+			return
+		default:
+		}
 	}
 	o.items = append(o.items, v)
 	o.mu.Unlock()
@@ -212,12 +225,16 @@ func (o *outbox[T]) run() {
 		v := o.items[o.head]
 		o.items[o.head] = zero
 		o.head++
+		o.sending = true
 		o.mu.Unlock()
 		select {
 		case o.out <- v:
 		case <-o.quit:
 			return
 		}
+		o.mu.Lock()
+		o.sending = false
+		o.mu.Unlock()
 	}
 }
 
