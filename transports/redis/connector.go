@@ -101,7 +101,8 @@ func (c *Connector) Address() string {
 }
 
 // Connect opens a connection: it makes sure the shared client reaches
-// Redis (PING) and returns a [transports.Conn] over the shared topology.
+// Redis (PING; on a Cluster, a read the node serving the key prefix's slot
+// answers) and returns a [transports.Conn] over the shared topology.
 // An unreachable server gives an error wrapping [transports.ErrConnLost];
 // refused credentials an [*transports.Error] with code 403.
 func (c *Connector) Connect(ctx context.Context, opts transports.ConnectOptions) (transports.Conn, error) {
@@ -144,7 +145,7 @@ func (c *Connector) acquire(ctx context.Context, opts transports.ConnectOptions)
 		name = c.cfg.ClientName
 	}
 	client := c.newClient(clientName(name))
-	if err := client.Ping(ctx).Err(); err != nil {
+	if err := probe(ctx, c.cfg, client); err != nil {
 		_ = client.Close()
 		return connectError(ctx, err)
 	}

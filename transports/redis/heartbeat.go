@@ -31,13 +31,6 @@ func startHeartbeat(cfg Config, client goredis.UniversalClient, log *slog.Logger
 	// (the kernel does) and never answers, which the read timeout bounds.
 	// The dial timeout covers a server whose host is gone.
 	timeout := cmp.Or(cfg.SocketTimeout, 3*time.Second) + cmp.Or(cfg.SocketConnectTimeout, 5*time.Second)
-	ping := func(ctx context.Context) error { return client.Ping(ctx).Err() }
-	if cfg.cluster() {
-		// PING reaches some node; every key of kelp's lives on the node
-		// that serves the prefix's slot, so ask that one.
-		key := cfg.GlobalKeyPrefix + UnackedKey
-		ping = func(ctx context.Context) error { return client.Exists(ctx, key).Err() }
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &heartbeat{cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -51,7 +44,7 @@ func startHeartbeat(cfg Config, client goredis.UniversalClient, log *slog.Logger
 			case <-t.C:
 			}
 			pctx, pcancel := context.WithTimeout(ctx, timeout)
-			err := ping(pctx)
+			err := probe(pctx, cfg, client)
 			pcancel()
 			if err != nil && ctx.Err() == nil {
 				log.Warn("redis: health check failed; dropping the connections", "err", err)
@@ -69,4 +62,14 @@ func (h *heartbeat) stop() {
 	}
 	h.cancel()
 	<-h.done
+}
+
+// probe checks that client reaches the server kelp's keys live on: PING,
+// or on a Cluster, where PING reaches some node, a read of a key in the
+// prefix's slot, which the node serving it answers.
+func probe(ctx context.Context, cfg Config, client goredis.UniversalClient) error {
+	if cfg.cluster() {
+		return client.Exists(ctx, cfg.GlobalKeyPrefix+UnackedKey).Err()
+	}
+	return client.Ping(ctx).Err()
 }
