@@ -86,18 +86,30 @@ func binary(t testing.TB) string {
 	return p
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
-// Another process may take it before it is used; the ports the kernel
-// hands out are spread widely enough that tests do not collide in
-// practice.
+// handedOut holds the ports FreePort returned, so that it never returns
+// one twice in a process: the kernel may offer a port again once its
+// probe listener is closed, before the server meant to use it binds it.
+var handedOut sync.Map // int -> struct{}
+
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now
+// and that FreePort has not returned before in this process. Another
+// process may take it before it is used; the ports the kernel hands out
+// are spread widely enough that tests do not collide in practice.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("redisproc: finding a free port: %v", err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("redisproc: finding a free port: %v", err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if _, dup := handedOut.LoadOrStore(p, struct{}{}); !dup {
+			return p
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("redisproc: no free port that was not handed out already")
+	return 0
 }
 
 // Start starts a redis-server on a free loopback port and returns once it
