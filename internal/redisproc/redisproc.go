@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -62,6 +63,9 @@ type Server struct {
 
 	mu   sync.Mutex
 	proc *process // nil while stopped
+	// started is set once the server answered: from then on its ports
+	// are its own and never change.
+	started bool
 }
 
 // process is one run of the server: the command and a channel closed
@@ -191,8 +195,33 @@ func (s *Server) Running() bool {
 // returns once it answers PING. Starting a running server fails the test.
 func (s *Server) Start() {
 	s.t.Helper()
-	if err := s.start(); err != nil {
+	err := s.start()
+	// Another process can bind a port between FreePort and the server's
+	// bind; before the first successful start, take new ports.
+	for try := 0; errors.Is(err, errAddrInUse) && !s.started && !s.sentinel && try < 3; try++ {
+		s.newPorts()
+		err = s.start()
+	}
+	if err != nil {
 		s.t.Fatalf("redisproc: %v", err)
+	}
+	s.started = true
+}
+
+// errAddrInUse marks a start that failed because a port was taken.
+var errAddrInUse = errors.New("address already in use")
+
+// newPorts replaces the server's listening ports (--port and, in a
+// cluster, --cluster-port) with fresh ones.
+func (s *Server) newPorts() {
+	for i := 0; i+1 < len(s.args); i++ {
+		switch s.args[i] {
+		case "--port":
+			s.port = FreePort(s.t)
+			s.args[i+1] = strconv.Itoa(s.port)
+		case "--cluster-port":
+			s.args[i+1] = strconv.Itoa(FreePort(s.t))
+		}
 	}
 }
 
@@ -206,6 +235,7 @@ func (s *Server) start() error {
 			return fmt.Errorf("server on %s is already running", s.Addr())
 		}
 	}
+	logStart := s.logSize()
 	cmd := exec.Command(binary(s.t), s.args...)
 	if s.sentinel {
 		cmd.Args = append(cmd.Args, "--sentinel")
@@ -229,17 +259,28 @@ func (s *Server) start() error {
 	if err := s.waitPing(ctx, p); err != nil {
 		_ = cmd.Process.Kill()
 		<-p.exited
-		return fmt.Errorf("server on %s: %v; output %q; log:\n%s", s.Addr(), err, out.String(), s.logTail())
+		if strings.Contains(s.logSince(logStart), "Address already in use") {
+			err = fmt.Errorf("%w (%v)", errAddrInUse, err)
+		}
+		return fmt.Errorf("server on %s: %w; output %q; log:\n%s", s.Addr(), err, out.String(), s.logTail())
 	}
 	return nil
 }
 
 // waitPing polls PING until the server answers, exits, or ctx ends.
 func (s *Server) waitPing(ctx context.Context, p *process) error {
-	c := s.Client()
+	// Bounded by each PING's ctx: a port that accepts and never answers
+	// (not the server) must not hold the loop for a read timeout.
+	c := goredis.NewClient(&goredis.Options{Addr: s.Addr(), Password: s.password, DisableIdentity: true,
+		MaxRetries: -1, DialTimeout: time.Second, ContextTimeoutEnabled: true})
 	defer c.Close()
 	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		select {
+		case <-p.exited:
+			return fmt.Errorf("exited before answering PING (%v)", p.cmd.ProcessState)
+		default:
+		}
+		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		err := c.Ping(pctx).Err()
 		cancel()
 		if err == nil {
@@ -352,6 +393,24 @@ func (s *Server) Do(ctx context.Context, args ...any) any {
 		s.t.Fatalf("redisproc: %s: %v: %v", s.Addr(), args, err)
 	}
 	return v
+}
+
+// logSize returns the size of the server's log file (0 if none).
+func (s *Server) logSize() int64 {
+	fi, err := os.Stat(filepath.Join(s.dir, "redis.log"))
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// logSince returns the server's log from byte offset on.
+func (s *Server) logSince(offset int64) string {
+	b, err := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+	if err != nil || int64(len(b)) < offset {
+		return ""
+	}
+	return string(b[offset:])
 }
 
 // logTail returns the end of the server's log file.
