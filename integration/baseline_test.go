@@ -15,7 +15,7 @@ func TestStreamWithoutFaults(t *testing.T) {
 		cfg, _ := integration.Config(t, "baseline")
 		c := integration.Open(t, b.Connector(), cfg)
 		f := integration.Stream{Messages: 3000}.Start(ctx, t, c, b.Queue(t, "baseline"))
-		r := f.Finish(ctx, b.Ready)
+		r := f.Finish(ctx, integration.Unsettled(b))
 		r.Check(t)
 		if r.Duplicates != 0 || r.Retries != 0 || r.Stale != 0 || c.Epoch() != 1 {
 			t.Errorf("no fault, yet %d duplicates, %d retries, %d stale settles, epoch %d", r.Duplicates, r.Retries, r.Stale, c.Epoch())

@@ -403,7 +403,7 @@ func runScenario(t *testing.T, b integration.Broker, sc scenario, figs *integrat
 			fig.Recover = append(fig.Recover, time.Since(env.lifted))
 		}
 	}
-	fig.Result = env.flow.Finish(ctx, b.Ready)
+	fig.Result = env.flow.Finish(ctx, integration.Unsettled(b))
 	fig.Result.Check(t)
 	fig.MaxOverrun = env.overrun
 	fig.HeapGrowth = int64(liveHeap()) - int64(heap0)

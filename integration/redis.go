@@ -180,6 +180,18 @@ func (r *redisBroker) Prefix() string { return r.cfg.GlobalKeyPrefix }
 
 func (r *redisBroker) Server() RedisServer { return r.srv }
 
+// Claims counts the claims in the unacked hash of the test's key prefix:
+// messages taken by a consumer and not settled yet, or whose reply a
+// fault lost (the driver restores those to their queue on its next
+// maintenance tick).
+func (r *redisBroker) Claims(ctx context.Context) (int, error) {
+	n, err := r.admin.HLen(ctx, r.cfg.GlobalKeyPrefix+redis.UnackedKey).Result()
+	if err != nil {
+		return 0, fmt.Errorf("integration: redis: counting claims: %w", err)
+	}
+	return int(n), nil
+}
+
 // deleteKeys deletes every key behind the test's prefix.
 func (r *redisBroker) deleteKeys(ctx context.Context) error {
 	iter := r.admin.Scan(ctx, 0, r.cfg.GlobalKeyPrefix+"*", 1000).Iterator()

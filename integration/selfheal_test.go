@@ -139,7 +139,7 @@ func runFault(t *testing.T, b integration.Broker, f fault) {
 			t.Fatalf("not reconnected after the fault: %v", err)
 		}
 	}
-	r := flow.Finish(ctx, b.Ready)
+	r := flow.Finish(ctx, integration.Unsettled(b))
 	r.Check(t)
 	if want := uint64(1 + len(f.at)); c.Epoch() < want {
 		t.Errorf("epoch %d after %d faults, want at least %d", c.Epoch(), len(f.at), want)

@@ -162,6 +162,26 @@ func Run(t *testing.T, fn func(t *testing.T, b Broker)) {
 	}
 }
 
+// Unsettled returns, for [Flow.Finish], a count of what b still holds of
+// a queue once its consumers stopped: the ready messages and, on Redis,
+// the claims of the test's key prefix (a claim whose reply a fault lost
+// comes back to its queue later, when the driver restores it).
+func Unsettled(b Broker) func(ctx context.Context, queue string) (int, error) {
+	cl, ok := b.(interface {
+		Claims(ctx context.Context) (int, error)
+	})
+	if !ok {
+		return b.Ready
+	}
+	return func(ctx context.Context, queue string) (int, error) {
+		n, err := b.Ready(ctx, queue)
+		if err != nil || n > 0 {
+			return n, err
+		}
+		return cl.Claims(ctx)
+	}
+}
+
 // unavailable skips t because what is needed is missing, or fails it when
 // KELP_CI=1 says every broker must be there.
 func unavailable(t testing.TB, msg string) {
