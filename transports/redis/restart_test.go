@@ -123,16 +123,16 @@ func publishConcurrently(t *testing.T, ctx context.Context, c *conn.Connection, 
 // prefix's slot, in the middle of a stream: the cluster client finds the
 // node again, the consumer resumes and every confirmed publish arrives.
 //
-// It fails about one run in eight, so it runs only with
-// KELP_REDIS_CLUSTER_RESTART=1: while the node is down the other nodes
-// answer CLUSTERDOWN, and a requeue or ack that fails with a Redis error
-// reply (not a lost reply) leaves its claim among the live claims
-// (store.settleFailed), refreshed forever, so a requeued message never
-// comes back while the process lives. Orphaning the claim on such errors
-// too fixes it.
+// It runs only with KELP_REDIS_CLUSTER_RESTART=1 because it still fails
+// about three runs in eight: one or two of the messages the consumer had
+// claimed when the node died (bodies just after the 300th) are not back
+// within the test's 30 s. A settle failing with CLUSTERDOWN used to leave
+// its claim live for the life of the process; settleFailed now orphans
+// it, which did not remove these failures, so the cause is still to be
+// found (see RELIABILITY.md).
 func TestClusterNodeRestart(t *testing.T) {
 	if os.Getenv("KELP_REDIS_CLUSTER_RESTART") != "1" {
-		t.Skip("a settle failing with CLUSTERDOWN leaves its claim live (store.settleFailed); KELP_REDIS_CLUSTER_RESTART=1 runs it")
+		t.Skip("one or two claimed messages are not restored in time after a Cluster node restart (see the comment); KELP_REDIS_CLUSTER_RESTART=1 runs it")
 	}
 	cl := redisproc.StartCluster(t, 3, redisproc.Options{AppendOnly: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

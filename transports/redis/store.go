@@ -565,17 +565,16 @@ func (s *store) AckBatch(ctx context.Context, cls []*virtual.Claim) error {
 	return nil
 }
 
-// settleFailed handles a settle whose script failed. When the reply was
-// lost (a killed or cut connection, not a Redis error), the claim may
-// still be recorded; it must not stay among the live claims, refreshed
-// forever and so never restored while this process lives: it becomes an
-// orphan, which the maintainer restores (a no-op when the script ran).
+// settleFailed handles a settle whose script failed: the claim may still
+// be recorded, so it becomes an orphan, which the maintainer restores.
 func (s *store) settleFailed(tag string, err error) error {
-	var rerr goredis.Error
-	if !errors.As(err, &rerr) {
-		s.forget(tag)
-		s.orphan(tag)
-	}
+	// Whatever failed (a lost reply, or an error reply such as LOADING,
+	// READONLY after a failover or CLUSTERDOWN), the claim stops being
+	// refreshed and is restored if it is still recorded: a settle that
+	// did not happen must not leave the message claimed for the life of
+	// the process. Restoring a tag that was settled after all is a no-op.
+	s.forget(tag)
+	s.orphan(tag)
 	return err
 }
 
