@@ -108,11 +108,11 @@ func WriteMarkdown(w io.Writer, rep Report, charts []string) error {
 		}
 		if g.Latency {
 			ratio := float64(k.P99) / float64(v.P99)
-			fmt.Fprintf(&b, "| %s | p99 %v | %s p99 %v | %.2f× | ≤ %.1f× | %s |\n", g.Label, dur(k.P99), g.Versus, dur(v.P99), ratio, g.Min, mark(ratio <= g.Min))
+			fmt.Fprintf(&b, "| %s | p99 %v | %s p99 %v | %s× | ≤ %.1f× | %s |\n", g.Label, dur(k.P99), g.Versus, dur(v.P99), targetRatio(ratio, g.Min), g.Min, mark(ratio <= g.Min))
 			continue
 		}
 		ratio := k.MsgPerSec / v.MsgPerSec
-		fmt.Fprintf(&b, "| %s | %s msg/s | %s %s msg/s | %.2f× | ≥ %.1f× | %s |\n", g.Label, num(k.MsgPerSec), g.Versus, num(v.MsgPerSec), ratio, g.Min, mark(ratio >= g.Min))
+		fmt.Fprintf(&b, "| %s | %s msg/s | %s %s msg/s | %s× | ≥ %.1f× | %s |\n", g.Label, num(k.MsgPerSec), g.Versus, num(v.MsgPerSec), targetRatio(ratio, g.Min), g.Min, mark(ratio >= g.Min))
 	}
 	if len(charts) > 0 {
 		b.WriteString("\n## Charts\n\n")
@@ -424,4 +424,17 @@ func axisLabel(v float64) string {
 // escape escapes text for SVG.
 func escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// targetRatio formats a ratio with two decimals, or with as many more
+// (up to five) as it takes not to print the goal itself for a ratio that
+// is not the goal (0.8999 shown as 0.90 beside a goal of 0.9 and "no"
+// would read as a mistake).
+func targetRatio(ratio, goal float64) string {
+	for prec := 2; ; prec++ {
+		s := strconv.FormatFloat(ratio, 'f', prec, 64)
+		if prec == 5 || ratio == goal || s != strconv.FormatFloat(goal, 'f', prec, 64) {
+			return s
+		}
+	}
 }

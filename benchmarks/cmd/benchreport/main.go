@@ -38,7 +38,7 @@ func main() {
 	charts := flag.String("charts", "charts", "write the SVG charts to `dir` (relative to -out's directory when not absolute)")
 	jsonOut := flag.String("json", "results.json", "save the results to `file`")
 	from := flag.String("from", "", "render the saved results `file` instead of running")
-	shared := flag.Bool("shared", true, "say in the report that the machine was shared during the run")
+	shared := flag.Bool("shared", false, "say in the report that other work ran on the machine during the run")
 	notes := flag.String("notes", "notes.md", "append the hand-written analysis in `file` (profiles, targets missed) when it exists")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
