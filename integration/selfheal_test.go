@@ -128,6 +128,7 @@ func runFault(t *testing.T, b integration.Broker, f fault) {
 	env.c = c
 	s := integration.Stream{Messages: 2400, Rate: cmp.Or(f.rate, 600)}
 	flow := s.Start(ctx, t, c, b.Queue(t, "selfheal"))
+	absorbed := 0
 	for _, at := range f.at {
 		p := flow.WaitAcked(ctx, at)
 		if p.Confirmed >= s.Messages {
@@ -135,13 +136,43 @@ func runFault(t *testing.T, b integration.Broker, f fault) {
 		}
 		e := c.Epoch()
 		f.inject(t, ctx, env, e)
-		if err := w.WaitOpen(ctx, e+1); err != nil {
+		if err := waitHealed(ctx, b, w, flow, e, p.Acked); err != nil {
 			t.Fatalf("not reconnected after the fault: %v", err)
+		}
+		if c.Epoch() == e {
+			absorbed++
+			t.Logf("the fault at %d acks healed without a reconnect (go-redis redialled an idle pooled connection)", p.Acked)
 		}
 	}
 	r := flow.Finish(ctx, integration.Unsettled(b))
 	r.Check(t)
-	if want := uint64(1 + len(f.at)); c.Epoch() < want {
+	if want := uint64(1 + len(f.at) - absorbed); c.Epoch() < want {
 		t.Errorf("epoch %d after %d faults, want at least %d", c.Epoch(), len(f.at), want)
 	}
+}
+
+// waitHealed waits until the connection is open in a later epoch than e.
+// On Redis a network cut can also heal without one: go-redis checks a
+// pooled connection before reusing it and dials a new one when the peer
+// has closed it, so a cut that lands while none of kelp's commands is in
+// flight costs no error and no new epoch. There the stream acknowledging
+// 300 more messages after the fault proves the healing as well.
+func waitHealed(ctx context.Context, b integration.Broker, w *integration.Watch, flow *integration.Flow, e uint64, acked int) error {
+	if b.Transport() != "redis" {
+		return w.WaitOpen(ctx, e+1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res := make(chan error, 2)
+	go func() { res <- w.WaitOpen(ctx, e+1) }()
+	go func() {
+		res <- flow.WaitFor(ctx, func(p integration.Progress) bool { return p.Acked >= acked+300 })
+	}()
+	first := <-res
+	cancel()
+	second := <-res // the other one ends with ctx; wait for it (goleak)
+	if first == nil || second == nil {
+		return nil
+	}
+	return first
 }
