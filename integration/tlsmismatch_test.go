@@ -95,17 +95,15 @@ func tlsMismatchRows() []badRow {
 				return dialWithin(t, env.ctx, mismatchWait, "redis://:"+secret+"@"+addr+"/")
 			}},
 		// Redis answers nothing to a TLS ClientHello (it waits for the end
-		// of a command): each handshake lasts until socket_connect_timeout,
-		// and the connect is retried until its ctx ends, the last attempt
-		// ending with it. go-redis dials on a goroutine of its own that
-		// neither the caller's ctx nor Client.Close stops (the dial's own
-		// timeout does): it outlives the call by up to
-		// socket_connect_timeout (5 s by default), which this row keeps
-		// short so that the subtest's goleak check passes.
+		// of a command): each handshake lasts until socket_connect_timeout
+		// (5 s by default), and the connect is retried until its ctx ends.
+		// go-redis dials on a goroutine of its own that the caller's ctx
+		// does not stop; the driver's dialer stops it when the client
+		// closes (transports/redis's TestDialStopsAtClose proves it).
 		{name: "rediss:// to a plaintext port", only: "redis", want: []any{conn.ErrTimeout},
 			run: func(t *testing.T, env *badEnv) error {
 				srv, _ := tlsRedis(t)
-				return dialWithin(t, env.ctx, mismatchWait, "rediss://:"+secret+"@"+srv.Addr()+"/?ssl_cert_reqs=none&socket_connect_timeout=0.3")
+				return dialWithin(t, env.ctx, mismatchWait, "rediss://:"+secret+"@"+srv.Addr()+"/?ssl_cert_reqs=none")
 			}},
 	}
 }

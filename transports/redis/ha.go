@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -203,11 +204,20 @@ func hasHashTag(prefix string) bool {
 // newClient returns the go-redis client for the Connector's setup: a
 // Sentinel-managed master's, a Cluster's or a single server's.
 func (c *Connector) newClient(name string) goredis.UniversalClient {
+	closed, stop := context.WithCancel(context.Background())
+	return closingClient{UniversalClient: c.dialingClient(name, closed), stop: stop}
+}
+
+// dialingClient returns the go-redis client for cfg, dialling through a
+// [dialer] that stops when closed ends.
+func (c *Connector) dialingClient(name string, closed context.Context) goredis.UniversalClient {
 	cfg := c.cfg
 	o := c.clientOptions(name)
+	o.Dialer = (&dialer{closed: closed, timeout: o.DialTimeout, tls: o.TLSConfig}).dial
 	switch {
 	case cfg.sentinel():
 		return goredis.NewFailoverClient(&goredis.FailoverOptions{
+			Dialer:           o.Dialer,
 			MasterName:       cfg.MasterName,
 			SentinelAddrs:    cfg.SentinelAddrs,
 			SentinelUsername: cfg.SentinelUsername,
@@ -226,6 +236,7 @@ func (c *Connector) newClient(name string) goredis.UniversalClient {
 		})
 	case cfg.cluster():
 		return goredis.NewClusterClient(&goredis.ClusterOptions{
+			Dialer:          o.Dialer,
 			Addrs:           cfg.ClusterAddrs,
 			ClientName:      o.ClientName,
 			Username:        o.Username,
