@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/kelpmq/kelp/transports"
@@ -37,9 +36,8 @@ type Connector struct {
 	st     *store
 	broker *virtual.Broker
 
-	mu     sync.Mutex
-	live   int
-	cancel context.CancelFunc
+	life   virtual.Lifecycle
+	cancel context.CancelFunc // stops the touch goroutine while a Conn is live
 	done   chan struct{}
 }
 
@@ -54,6 +52,7 @@ func NewConnector(cfg Config) (*Connector, error) {
 	cfg = cfg.withDefaults()
 	c := &Connector{cfg: cfg, st: newStore(cfg)}
 	c.broker = virtual.NewBroker(c.st, virtual.Config{Logger: cfg.Logger})
+	c.life = virtual.Lifecycle{Name: "beanstalk", Broker: c.broker, Start: c.start, Stop: c.stop}
 	return c, nil
 }
 
@@ -67,31 +66,12 @@ func (c *Connector) Address() string { return "beanstalk://" + c.cfg.Addr }
 // returns a [transports.Conn] over the shared topology. An unreachable
 // server gives an error wrapping [transports.ErrConnLost].
 func (c *Connector) Connect(ctx context.Context, opts transports.ConnectOptions) (transports.Conn, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("beanstalk: connect: %w", err)
-	}
-	if err := c.acquire(); err != nil {
-		return nil, err
-	}
-	vc, err := c.broker.Connect(ctx, opts)
-	if err != nil {
-		c.release()
-		return nil, err
-	}
-	go func() {
-		<-vc.Done()
-		c.release()
-	}()
-	return vc, nil
+	return c.life.Connect(ctx, opts)
 }
 
-func (c *Connector) acquire() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.live > 0 {
-		c.live++
-		return nil
-	}
+// start checks the server for the first live Conn and starts touching the
+// jobs it holds.
+func (c *Connector) start(context.Context) error {
 	if err := c.st.ping(); err != nil {
 		return fmt.Errorf("%w: %w", transports.ErrConnLost, err)
 	}
@@ -110,17 +90,12 @@ func (c *Connector) acquire() error {
 			}
 		}
 	}(c.done)
-	c.live = 1
 	return nil
 }
 
-func (c *Connector) release() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.live--
-	if c.live > 0 {
-		return
-	}
+// stop ends the touching and closes the server connection after the last
+// Conn ended.
+func (c *Connector) stop() {
 	c.cancel()
 	<-c.done
 	c.st.close()
@@ -149,13 +124,14 @@ func (c *Connector) Kick(ctx context.Context, queue string, n int) (int, error) 
 	if n <= 0 {
 		return 0, nil
 	}
-	c.mu.Lock()
-	if c.live == 0 {
+	var kicked int
+	var err error
+	if c.life.Idle(func() {
 		// No Conn owns the server connection: close the one kick opens.
-		defer c.mu.Unlock()
 		defer c.st.close()
-	} else {
-		c.mu.Unlock()
+		kicked, err = c.st.kick(queue, n)
+	}) {
+		return kicked, err
 	}
 	return c.st.kick(queue, n)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"sync"
 
 	"github.com/kelpmq/kelp/transports"
 	"github.com/kelpmq/kelp/transports/virtual"
@@ -47,9 +46,8 @@ type Connector struct {
 	st     *store
 	broker *virtual.Broker
 
-	mu    sync.Mutex
-	live  int
-	maint *maintainer
+	life  virtual.Lifecycle
+	maint *maintainer // while a Conn is live
 }
 
 var _ transports.Connector = (*Connector)(nil)
@@ -63,6 +61,7 @@ func NewConnector(cfg Config) (*Connector, error) {
 	cfg = cfg.withDefaults()
 	c := &Connector{cfg: cfg, st: newStore(cfg, randomHex(8))}
 	c.broker = virtual.NewBroker(c.st, virtual.Config{Logger: cfg.Logger})
+	c.life = virtual.Lifecycle{Name: "filesystem", Broker: c.broker, Start: c.start, Stop: c.stop}
 	return c, nil
 }
 
@@ -80,32 +79,11 @@ func (c *Connector) Address() string {
 // [*transports.Error] with code 403; other I/O failures an error wrapping
 // [transports.ErrConnLost].
 func (c *Connector) Connect(ctx context.Context, opts transports.ConnectOptions) (transports.Conn, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("filesystem: connect: %w", err)
-	}
-	if err := c.acquire(); err != nil {
-		return nil, err
-	}
-	vc, err := c.broker.Connect(ctx, opts)
-	if err != nil {
-		c.release()
-		return nil, err
-	}
-	go func() {
-		<-vc.Done()
-		c.release()
-	}()
-	return vc, nil
+	return c.life.Connect(ctx, opts)
 }
 
-// acquire counts a live Conn; the first one prepares the store.
-func (c *Connector) acquire() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.live > 0 {
-		c.live++
-		return nil
-	}
+// start prepares the store for the first live Conn.
+func (c *Connector) start(context.Context) error {
 	err := c.st.mkdirs()
 	if err == nil {
 		err = c.st.renewLease()
@@ -118,19 +96,12 @@ func (c *Connector) acquire() error {
 	}
 	c.maint = startMaintainer(c.st)
 	c.st.watcher.Store(startWatcher(c.st))
-	c.live = 1
 	return nil
 }
 
-// release uncounts a Conn that died; the last one stops the maintenance
-// and removes the lease (its claims were all requeued as its Conns died).
-func (c *Connector) release() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.live--
-	if c.live > 0 {
-		return
-	}
+// stop, after the last Conn ended, stops the maintenance and removes the
+// lease (its claims were all requeued as its Conns died).
+func (c *Connector) stop() {
 	c.maint.stop()
 	c.maint = nil
 	if w := c.st.watcher.Swap(nil); w != nil {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -57,9 +56,8 @@ type Connector struct {
 	st     *store
 	broker *virtual.Broker
 
-	mu    sync.Mutex
-	live  int
-	maint *maintainer
+	life  virtual.Lifecycle
+	maint *maintainer // while a Conn is live
 }
 
 var _ transports.Connector = (*Connector)(nil)
@@ -75,6 +73,7 @@ func NewConnector(cfg Config) (*Connector, error) {
 	c := &Connector{cfg: cfg}
 	c.st = newStore(cfg, log)
 	c.broker = virtual.NewBroker(c.st, virtual.Config{Logger: log})
+	c.life = virtual.Lifecycle{Name: "sql", Broker: c.broker, Start: c.start, Stop: c.stop}
 	return c, nil
 }
 
@@ -109,32 +108,11 @@ func (c *Connector) Address() string {
 // [transports.ErrConnLost]; refused credentials or missing privileges an
 // [*transports.Error] with code 403.
 func (c *Connector) Connect(ctx context.Context, opts transports.ConnectOptions) (transports.Conn, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("sql: connect: %w", err)
-	}
-	if err := c.acquire(ctx); err != nil {
-		return nil, err
-	}
-	vc, err := c.broker.Connect(ctx, opts)
-	if err != nil {
-		c.release()
-		return nil, err
-	}
-	go func() {
-		<-vc.Done()
-		c.release()
-	}()
-	return vc, nil
+	return c.life.Connect(ctx, opts)
 }
 
-// acquire counts a live Conn, opening the pool for the first.
-func (c *Connector) acquire(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.live > 0 {
-		c.live++
-		return nil
-	}
+// start opens the pool for the first live Conn.
+func (c *Connector) start(ctx context.Context) error {
 	db, err := stdsql.Open(driverName(c.cfg.Dialect), c.cfg.DSN)
 	if err != nil {
 		return fmt.Errorf("sql: open: %w", err)
@@ -161,18 +139,11 @@ func (c *Connector) acquire(ctx context.Context) error {
 	}
 	c.st.db.Store(db)
 	c.maint = startMaintainer(c.st)
-	c.live = 1
 	return nil
 }
 
-// release uncounts a Conn that died; the last one closes the pool.
-func (c *Connector) release() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.live--
-	if c.live > 0 {
-		return
-	}
+// stop closes the pool after the last Conn ended.
+func (c *Connector) stop() {
 	c.maint.stop()
 	c.maint = nil
 	if db := c.st.db.Swap(nil); db != nil {
